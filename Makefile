@@ -1,0 +1,41 @@
+# Every target bootstraps .venv itself: a fresh clone needs only `make run` or `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench demo lint typecheck fuzz browser clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/watcher db upgrade
+	$(BIN)/watcher run
+
+demo: $(STAMP)
+	$(BIN)/watcher demo
+
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	  || echo "chromium could not be installed: browser tests will skip"
+
+test: $(STAMP) browser
+	$(BIN)/ruff check watcher subscribers tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest -n 2 -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/classify.py
+	$(BIN)/python bench/poll.py
+	$(BIN)/python bench/digest.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check watcher subscribers tests bench
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Tables owned by the delivery side: subscribers, preferences, topics, consent log, outbox."""

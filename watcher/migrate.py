@@ -1,0 +1,32 @@
+"""Run Alembic migrations programmatically (`watcher db upgrade`, `make run`, tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from watcher.settings import PROJECT_ROOT, get_settings
+
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+
+
+def alembic_config(url: str | None = None) -> Config:
+    config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url or get_settings().resolved_database_url())
+    return config
+
+
+def upgrade(url: str | None = None, revision: str = "head") -> None:
+    """Bring the database at ``url`` (default: configured) up to ``revision``."""
+    command.upgrade(alembic_config(url), revision)
+
+
+def autogenerate(message: str, url: str) -> Path | None:
+    """Write a new revision from the model/database difference (developer tool)."""
+    script = command.revision(alembic_config(url), message=message, autogenerate=True)
+    if isinstance(script, list):
+        script = script[0]
+    return Path(script.path) if script is not None else None

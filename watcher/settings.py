@@ -1,0 +1,106 @@
+"""One Settings object for the whole service.
+
+Every limit lives here with a default and a description, so operators can read what a knob does
+(README "Configuration" lists them) and nothing is a literal buried in code. Values come from the
+environment with the ``WATCHER_`` prefix, or from a ``.env`` file.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; see README "Configuration" for the full table."""
+
+    model_config = SettingsConfigDict(env_prefix="WATCHER_", env_file=".env", extra="ignore")
+
+    # --- storage and paths -------------------------------------------------------------------
+    data_dir: Path = Field(Path("data"), description="Where the SQLite database, outbox and locks live.")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL; empty means sqlite:///<data_dir>/watcher.db (WAL mode)."
+    )
+    sources: Path = Field(PROJECT_ROOT / "config" / "sources.yaml", description="Sources file to poll.")
+    ecosystems: Path = Field(
+        PROJECT_ROOT / "config" / "ecosystems.yaml", description="Taxonomy and vocabularies file."
+    )
+
+    # --- web and identity --------------------------------------------------------------------
+    secret_key: str = Field(
+        "change-me-in-production", description="Signs tokens and session cookies. Set it in production."
+    )
+    base_url: str = Field("http://127.0.0.1:8000", description="Public URL used in emails and feeds.")
+    host: str = Field("127.0.0.1", description="Address `watcher serve`/`run` bind to.")
+    port: int = Field(8000, description="Port `watcher serve`/`run` listen on.")
+    timezone: str = Field("Europe/Rome", description="Default timezone for schedules and subscribers.")
+
+    # --- fetching ----------------------------------------------------------------------------
+    allow_private_networks: bool = Field(
+        False, description="Allow fetching loopback/private addresses (tests and the offline demo)."
+    )
+    user_agent: str = Field(
+        "ClusterWatch/0.1 (+https://github.com/cluster-watch; EU funding and cluster news monitor)",
+        description="Honest User-Agent sent with every request.",
+    )
+    fetch_concurrency: int = Field(64, description="Requests in flight across all hosts.")
+    fetch_per_host_concurrency: int = Field(4, description="Requests in flight to one host.")
+    fetch_connect_timeout_s: float = Field(10.0, description="TCP/TLS connect timeout.")
+    fetch_read_timeout_s: float = Field(30.0, description="Timeout between two reads of the body.")
+    fetch_total_timeout_s: float = Field(120.0, description="Wall-clock cap for one fetch, redirects included.")
+    fetch_max_body_bytes: int = Field(
+        20 * 1024 * 1024, description="Cap on the decompressed body of an ordinary fetch."
+    )
+    fetch_max_stream_bytes: int = Field(
+        512 * 1024 * 1024, description="Cap on a streamed body (grantsTenders.json is ~130 MB)."
+    )
+    fetch_max_redirects: int = Field(5, description="Redirects followed, each re-checked by the SSRF gate.")
+    fetch_backoff_base_s: float = Field(300.0, description="First back-off after a failed round.")
+    fetch_backoff_max_s: float = Field(24 * 3600.0, description="Longest back-off for a failing source.")
+    fetch_retry_after_max_s: float = Field(6 * 3600.0, description="Longest Retry-After honoured.")
+    poll_jitter_s: float = Field(60.0, description="Random delay added to each scheduled poll.")
+
+    # --- classification ----------------------------------------------------------------------
+    classify_threshold: float = Field(3.0, description="Minimum score for an ecosystem to be assigned.")
+    classify_relative_threshold: float = Field(
+        0.35, description="An ecosystem must score at least this share of the best one."
+    )
+    classify_max_ecosystems: int = Field(4, description="Most ecosystems assigned to one item.")
+    classify_title_weight: float = Field(3.0, description="How much a title match outweighs a body match.")
+
+    # --- delivery ----------------------------------------------------------------------------
+    smtp_url: str = Field(
+        "", description="smtp://user:pass@host:587?starttls=true or smtps://host:465; empty writes .eml files."
+    )
+    mail_from: str = Field("Cluster Watch <noreply@clusterwatch.local>", description="From header.")
+    mail_concurrency: int = Field(8, description="SMTP connections used at once.")
+    mail_rate_per_second: float = Field(50.0, description="Messages per second at most.")
+    mail_rate_per_hour: int = Field(100_000, description="Messages per hour at most.")
+    mail_lease_s: float = Field(300.0, description="How long a sender may hold an outbox row.")
+    mail_max_attempts: int = Field(8, description="Temporary failures before a message is failed.")
+    mail_retry_base_s: float = Field(60.0, description="First retry delay after a temporary failure.")
+    hard_bounce_limit: int = Field(3, description="Hard bounces that suppress a subscriber.")
+    send_empty_digest: bool = Field(False, description="Send a digest even when nothing is new.")
+    alert_window_s: float = Field(900.0, description="Instant alerts of this window go out as one message.")
+    confirm_token_max_age_s: int = Field(72 * 3600, description="Lifetime of an opt-in confirmation link.")
+
+    def resolved_database_url(self) -> str:
+        """The configured URL, or the default SQLite file under ``data_dir``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'watcher.db').resolve()}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests call ``get_settings.cache_clear()`` after changing env."""
+    return Settings()
