@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     fetch_per_host_concurrency: int = Field(4, description="Requests in flight to one host.")
     fetch_connect_timeout_s: float = Field(10.0, description="TCP/TLS connect timeout.")
     fetch_read_timeout_s: float = Field(30.0, description="Timeout between two reads of the body.")
-    fetch_total_timeout_s: float = Field(120.0, description="Wall-clock cap for one fetch, redirects included.")
+    fetch_total_timeout_s: float = Field(120.0, description="Wall-clock cap per fetch, redirects included.")
     fetch_max_body_bytes: int = Field(
         20 * 1024 * 1024, description="Cap on the decompressed body of an ordinary fetch."
     )
@@ -75,7 +75,7 @@ class Settings(BaseSettings):
 
     # --- delivery ----------------------------------------------------------------------------
     smtp_url: str = Field(
-        "", description="smtp://user:pass@host:587?starttls=true or smtps://host:465; empty writes .eml files."
+        "", description="smtp://user:pass@host:587?starttls=true or smtps://host:465; empty: .eml files."
     )
     mail_from: str = Field("Cluster Watch <noreply@clusterwatch.local>", description="From header.")
     mail_concurrency: int = Field(8, description="SMTP connections used at once.")
