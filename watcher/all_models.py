@@ -7,6 +7,7 @@ build the shared schema and is imported by migrations and tooling, never by inge
 from __future__ import annotations
 
 import subscribers.models
+import subscribers.outbox
 import watcher.models
 import watcher.web.models
 

@@ -1,0 +1,1 @@
+"""Classification: ecosystems, kind, dates, language, programmes and cluster-policy tags."""
