@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "watcher.cli.ingest",
     "watcher.cli.classifying",
     "watcher.cli.delivery",
+    "watcher.cli.outbox",
     "watcher.cli.web",
 ]
 
