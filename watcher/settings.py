@@ -88,6 +88,13 @@ class Settings(BaseSettings):
     send_empty_digest: bool = Field(False, description="Send a digest even when nothing is new.")
     alert_window_s: float = Field(900.0, description="Instant alerts of this window go out as one message.")
     confirm_token_max_age_s: int = Field(72 * 3600, description="Lifetime of an opt-in confirmation link.")
+    digest_closing_soon_days: int = Field(14, description="Calls closing within this many days are listed.")
+    digest_max_items: int = Field(40, description="Most items in one digest section; the rest is counted.")
+    alert_max_age_s: float = Field(48 * 3600.0, description="Calls first seen longer ago are never alerted.")
+    confirm_resend_max: int = Field(5, description="Confirmation emails sent to one pending address at most.")
+    list_unsubscribe_mailto: str = Field(
+        "", description="Address for mailto List-Unsubscribe; empty: the From address."
+    )
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the default SQLite file under ``data_dir``."""
