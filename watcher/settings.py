@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `watcher serve`/`run` bind to.")
     port: int = Field(8000, description="Port `watcher serve`/`run` listen on.")
     timezone: str = Field("Europe/Rome", description="Default timezone for schedules and subscribers.")
+    web_max_body_bytes: int = Field(1024 * 1024, description="Largest request body accepted (413 above).")
+    csrf_max_age_s: int = Field(12 * 3600, description="Lifetime of a CSRF token embedded in a form.")
+    admin_session_max_age_s: int = Field(8 * 3600, description="Admin login lifetime (signed cookie).")
+    login_rate_per_minute: int = Field(5, description="Admin login attempts per client IP per minute.")
+    subscribe_rate_per_minute: int = Field(10, description="Subscribe requests per client IP per minute.")
+    token_rate_per_minute: int = Field(30, description="Token link requests (confirm, unsubscribe) per IP/min.")
 
     # --- fetching ----------------------------------------------------------------------------
     allow_private_networks: bool = Field(
