@@ -71,6 +71,17 @@ class Settings(BaseSettings):
     fetch_retry_after_max_s: float = Field(6 * 3600.0, description="Longest Retry-After honoured.")
     poll_jitter_s: float = Field(60.0, description="Random delay added to each scheduled poll.")
 
+    # --- scheduler ---------------------------------------------------------------------------
+    scheduler_tick_s: float = Field(30.0, description="How often the scheduler looks for due sources.")
+    digest_check_s: float = Field(300.0, description="How often due digests are looked for.")
+    alerts_flush_s: float = Field(60.0, description="How often instant alerts are flushed.")
+    reminders_scan_s: float = Field(3600.0, description="How often deadline reminders are looked for.")
+    outbox_drain_s: float = Field(30.0, description="How often the outbox is drained.")
+    poll_on_start: bool = Field(True, description="`watcher run` polls due sources as soon as it starts.")
+    fetch_allowed_networks: list[str] = Field(
+        default_factory=list, description="CIDRs exempt from the SSRF gate (JSON list), e.g. an intranet."
+    )
+
     # --- classification ----------------------------------------------------------------------
     classify_threshold: float = Field(3.0, description="Minimum score for an ecosystem to be assigned.")
     classify_relative_threshold: float = Field(
@@ -78,6 +89,17 @@ class Settings(BaseSettings):
     )
     classify_max_ecosystems: int = Field(4, description="Most ecosystems assigned to one item.")
     classify_title_weight: float = Field(3.0, description="How much a title match outweighs a body match.")
+
+    # --- normalisation and storage -----------------------------------------------------------
+    title_max_length: int = Field(500, description="Longest stored title; longer ones are cut at a word.")
+    story_title_min_words: int = Field(
+        5, description="Significant words a title needs before it may link mirrors across sources."
+    )
+    story_title_min_chars: int = Field(30, description="Characters a normalised title needs to link mirrors.")
+    story_primary_sources: list[str] = Field(
+        default_factory=lambda: ["ftportal", "grantstenders"],
+        description="Source id prefixes preferred as a story's primary over regional/cluster mirrors.",
+    )
 
     # --- delivery ----------------------------------------------------------------------------
     smtp_url: str = Field(
@@ -94,6 +116,10 @@ class Settings(BaseSettings):
     send_empty_digest: bool = Field(False, description="Send a digest even when nothing is new.")
     alert_window_s: float = Field(900.0, description="Instant alerts of this window go out as one message.")
     confirm_token_max_age_s: int = Field(72 * 3600, description="Lifetime of an opt-in confirmation link.")
+    mail_timeout_s: float = Field(30.0, description="Timeout of one SMTP command or reply.")
+    mail_retry_max_s: float = Field(6 * 3600.0, description="Longest delay between two retries.")
+    mail_claim_batch: int = Field(64, description="Outbox rows one drain leases at a time.")
+    mail_poll_interval_s: float = Field(5.0, description="Idle pause of a long-running drain.")
     digest_closing_soon_days: int = Field(14, description="Calls closing within this many days are listed.")
     digest_max_items: int = Field(40, description="Most items in one digest section; the rest is counted.")
     alert_max_age_s: float = Field(48 * 3600.0, description="Calls first seen longer ago are never alerted.")

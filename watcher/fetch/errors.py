@@ -39,3 +39,11 @@ class HTTPStatusError(FetchError):
 
 class ParseError(Exception):
     """A body arrived but is not what the source's type promises (e.g. HTML instead of a feed)."""
+
+
+class DecodingError(FetchError):
+    """The body's Content-Encoding is unsupported or the compressed stream is corrupt."""
+
+
+class InvalidURL(FetchError):
+    """The URL cannot be fetched at all (malformed, no host)."""
