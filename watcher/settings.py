@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     fetch_backoff_base_s: float = Field(300.0, description="First back-off after a failed round.")
     fetch_backoff_max_s: float = Field(24 * 3600.0, description="Longest back-off for a failing source.")
     fetch_retry_after_max_s: float = Field(6 * 3600.0, description="Longest Retry-After honoured.")
+    fetch_allowed_networks: list[str] = Field(
+        default_factory=list, description="CIDRs exempt from the SSRF gate (JSON list), e.g. an intranet."
+    )
     poll_jitter_s: float = Field(60.0, description="Random delay added to each scheduled poll.")
 
     # --- scheduler ---------------------------------------------------------------------------
@@ -78,9 +81,6 @@ class Settings(BaseSettings):
     reminders_scan_s: float = Field(3600.0, description="How often deadline reminders are looked for.")
     outbox_drain_s: float = Field(30.0, description="How often the outbox is drained.")
     poll_on_start: bool = Field(True, description="`watcher run` polls due sources as soon as it starts.")
-    fetch_allowed_networks: list[str] = Field(
-        default_factory=list, description="CIDRs exempt from the SSRF gate (JSON list), e.g. an intranet."
-    )
 
     # --- classification ----------------------------------------------------------------------
     classify_threshold: float = Field(3.0, description="Minimum score for an ecosystem to be assigned.")
