@@ -1,0 +1,94 @@
+"""Plain text from source markup: what the classifier reads, what text emails show and search uses.
+
+Block elements become line breaks so paragraphs, list items and table rows stay readable; entities
+are decoded; runs of whitespace collapse. Most RSS descriptions are short text without tags, so
+those skip the HTML parser entirely.
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+import unicodedata
+
+from bs4 import BeautifulSoup, Comment
+
+from watcher.settings import get_settings
+
+_DROP = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "head", "title")
+_PARAGRAPH_TAGS = (
+    "p", "div", "section", "article", "header", "footer", "aside", "main", "nav", "blockquote", "pre",
+    "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "dl", "table", "figure", "figcaption", "hr",
+    "address", "details", "summary", "form", "fieldset",
+)
+_LINE_TAGS = ("tr", "dt", "dd", "caption", "thead", "tbody", "tfoot")
+_CELL_TAGS = ("td", "th")
+_TAG_HINT = re.compile(r"<[a-zA-Z!/?]")
+_ENTITY_HINT = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z][a-zA-Z0-9]{1,31});")
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SPACES = re.compile(r"[^\S\n]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def _unescape(value: str) -> str:
+    """Decode entities, twice when a feed double-escaped them (``&amp;#8217;``)."""
+    value = htmllib.unescape(value)
+    if _ENTITY_HINT.search(value):
+        value = htmllib.unescape(value)
+    return value
+
+
+def _tidy(value: str) -> str:
+    """NFC, no invisible or control characters, spaces collapsed per line, at most one blank line."""
+    value = unicodedata.normalize("NFC", value).translate(_INVISIBLE)
+    value = _CONTROL.sub(" ", value.replace("\r\n", "\n").replace("\r", "\n"))
+    lines = [_SPACES.sub(" ", line).strip() for line in value.split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def _soup_text(markup: str) -> str:
+    soup = BeautifulSoup(markup, "lxml")
+    for element in soup.find_all(_DROP):
+        element.decompose()
+    for comment in soup.find_all(string=lambda node: isinstance(node, Comment)):
+        comment.extract()
+    for br in soup.find_all("br"):
+        br.replace_with("\n")
+    for element in soup.find_all(_PARAGRAPH_TAGS):
+        element.insert_before("\n\n")
+        element.insert_after("\n\n")
+    for element in soup.find_all(_LINE_TAGS):
+        element.insert_before("\n")
+    for element in soup.find_all("li"):
+        element.insert_before("\n- ")
+    for element in soup.find_all(_CELL_TAGS):
+        element.insert_after(" ")
+    return soup.get_text()
+
+
+def html_to_text(html: str) -> str:
+    """Readable plain text from HTML (or from text that merely contains entities)."""
+    if not html:
+        return ""
+    if not _TAG_HINT.search(html):
+        return _tidy(_unescape(html))
+    text = _soup_text(html)
+    # Feeds sometimes escape markup twice; what is left after one pass is still markup.
+    if _TAG_HINT.search(text) and "</" in text:
+        text = _soup_text(text)
+    return _tidy(_unescape(text) if _ENTITY_HINT.search(text) else text)
+
+
+def clean_title(title: str) -> str:
+    """One line: entities decoded, tags stripped, whitespace collapsed, cut at a word boundary."""
+    text = html_to_text(title or "").replace("\n- ", " ").replace("\n", " ")
+    text = _SPACES.sub(" ", text).strip()
+    limit = get_settings().title_max_length
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-–") + "…"
