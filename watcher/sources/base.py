@@ -1,0 +1,70 @@
+"""What every adapter promises: take a source and a fetcher, give back drafts (and why some are odd).
+
+Adapters only extract; cleaning, canonical URLs and classification happen downstream, so a golden
+file of an adapter's output shows exactly what the source said.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from watcher.drafts import ItemDraft
+from watcher.fetch.result import FetchResult, Validators
+from watcher.sources.config import SourceConfig
+
+
+class Fetcher(Protocol):
+    """The part of ``watcher.fetch.client.Fetcher`` adapters use (kept structural to stay decoupled)."""
+
+    async def get(
+        self,
+        url: str,
+        *,
+        validators: Validators | None = None,
+        headers: dict[str, str] | None = None,
+        max_bytes: int | None = None,
+    ) -> FetchResult: ...
+
+    async def post(
+        self,
+        url: str,
+        *,
+        files: dict[str, tuple[str | None, bytes, str]] | None = None,
+        data: Any = None,
+        headers: dict[str, str] | None = None,
+        max_bytes: int | None = None,
+    ) -> FetchResult: ...
+
+    async def download(
+        self,
+        url: str,
+        dest: Path,
+        *,
+        validators: Validators | None = None,
+        max_bytes: int | None = None,
+    ) -> FetchResult: ...
+
+
+@dataclass(slots=True)
+class Collected:
+    """One poll's outcome. ``not_modified`` means the source answered 304 and ``drafts`` is empty."""
+
+    drafts: list[ItemDraft]
+    not_modified: bool = False
+    validators: Validators = field(default_factory=Validators)
+    warnings: list[str] = field(default_factory=list)
+
+
+class Adapter(Protocol):
+    """Turns one source into drafts. Raises FetchError/ParseError; never returns [] to hide a failure."""
+
+    async def collect(self, source: SourceConfig, fetcher: Fetcher, validators: Validators) -> Collected: ...
+
+
+def adapter_for(source: SourceConfig) -> Adapter:
+    """The adapter for ``source.type`` (see ``watcher.sources.registry``)."""
+    from watcher.sources.registry import ADAPTERS
+
+    return ADAPTERS[source.type]()
