@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     login_rate_per_minute: int = Field(5, description="Admin login attempts per client IP per minute.")
     subscribe_rate_per_minute: int = Field(10, description="Subscribe requests per client IP per minute.")
     token_rate_per_minute: int = Field(30, description="Token link requests (confirm, unsubscribe) per IP/min.")
+    web_page_size: int = Field(20, description="Items per page of the public archive and the JSON API.")
+    web_count_cap: int = Field(1000, description="Archive counts stop here (\"more than N\") to stay cheap.")
+    web_max_page: int = Field(500, description="Deepest archive/API page served (OFFSET stays bounded).")
+    web_query_max_chars: int = Field(200, description="Longest free-text search or filter value accepted.")
+    feed_max_entries: int = Field(50, description="Entries in an Atom feed.")
+    calendar_max_events: int = Field(10_000, description="Events in one iCalendar feed at most.")
+    calendar_past_days: int = Field(90, description="Calendar feeds include deadlines/events this far back.")
 
     # --- fetching ----------------------------------------------------------------------------
     allow_private_networks: bool = Field(

@@ -79,6 +79,12 @@ def csrf_token(request: Request) -> str:
     return str(helper(request)) if helper else ""
 
 
+def safe_url(value: str | None) -> str:
+    """An http(s) URL as given, anything else (``javascript:``, ``data:``) as an empty string."""
+    text = (value or "").strip()
+    return text if text.lower().startswith(("https://", "http://")) else ""
+
+
 def _relative(request: Request, **params: str) -> str:
     """This page's path and query with ``params`` replaced (relative, so it survives a proxy)."""
     url = request.url.include_query_params(**params)
@@ -97,6 +103,7 @@ def base_context(request: Request) -> dict[str, Any]:
         "ecosystem_name": lambda slug: i18n.ecosystem_name(slug, language),
         "ecosystem_slugs": i18n.ECOSYSTEM_SLUGS,
         "fmt_date": lambda value: format_date(value, language),
+        "safe_url": safe_url,
         "lang_url": lambda code: _relative(request, lang=code),
     }
 

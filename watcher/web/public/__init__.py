@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from watcher.settings import Settings
-from watcher.web.public import errors
+from watcher.web.public import archive, errors
 from watcher.web.templating import STATIC_DIR
 
 
@@ -18,3 +18,4 @@ def install(app: FastAPI, settings: Settings) -> None:
     """Mount static files, error pages and the public routers."""
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     errors.install(app)
+    app.include_router(archive.router)
