@@ -7,44 +7,12 @@ file of an adapter's output shows exactly what the source said.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from watcher.drafts import ItemDraft
-from watcher.fetch.result import FetchResult, Validators
+from watcher.fetch.client import Fetcher
+from watcher.fetch.result import Validators
 from watcher.sources.config import SourceConfig
-
-
-class Fetcher(Protocol):
-    """The part of ``watcher.fetch.client.Fetcher`` adapters use (kept structural to stay decoupled)."""
-
-    async def get(
-        self,
-        url: str,
-        *,
-        validators: Validators | None = None,
-        headers: dict[str, str] | None = None,
-        max_bytes: int | None = None,
-    ) -> FetchResult: ...
-
-    async def post(
-        self,
-        url: str,
-        *,
-        files: dict[str, tuple[str | None, bytes, str]] | None = None,
-        data: Any = None,
-        headers: dict[str, str] | None = None,
-        max_bytes: int | None = None,
-    ) -> FetchResult: ...
-
-    async def download(
-        self,
-        url: str,
-        dest: Path,
-        *,
-        validators: Validators | None = None,
-        max_bytes: int | None = None,
-    ) -> FetchResult: ...
 
 
 @dataclass(slots=True)
@@ -61,6 +29,9 @@ class Adapter(Protocol):
     """Turns one source into drafts. Raises FetchError/ParseError; never returns [] to hide a failure."""
 
     async def collect(self, source: SourceConfig, fetcher: Fetcher, validators: Validators) -> Collected: ...
+
+
+__all__ = ["Adapter", "Collected", "Fetcher", "adapter_for"]
 
 
 def adapter_for(source: SourceConfig) -> Adapter:

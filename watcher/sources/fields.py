@@ -8,7 +8,9 @@ from datetime import UTC, date, datetime
 
 import dateparser
 
-TOPIC_URL = "https://ec.europa.eu/info/funding-tenders/opportunities/portal/screen/opportunities/topic-details/{}"
+TOPIC_URL = (
+    "https://ec.europa.eu/info/funding-tenders/opportunities/portal/screen/opportunities/topic-details/{}"
+)
 
 # "10 - 12 June 2026" / "10–12/06/2026": keep the first day, which is what an event date means.
 _RANGE_RE = re.compile(r"^(\d{1,2})\s*[-–]\s*\d{1,2}((?:\s+\S+\s+|[./])\S*\d{4})")
@@ -49,9 +51,7 @@ def deadline_date(moment: datetime) -> date:
     return moment.astimezone(ZoneInfo("Europe/Brussels")).date()
 
 
-def status_from_deadlines(
-    *, deadlines: Iterable[date], opening: date | None, today: date
-) -> str:
+def status_from_deadlines(*, deadlines: Iterable[date], opening: date | None, today: date) -> str:
     """Open/forthcoming/closed from dates, because the portal's own status field lags behind."""
     days = sorted(set(deadlines))
     if opening is not None and opening > today:
