@@ -74,7 +74,10 @@ def normalize(draft: ItemDraft) -> NormalizedItem:
     """Canonical URL, clean title, plain text, sanitised HTML, fingerprint and story key."""
     url = _fit_url(canonical_url(draft.url))
     title = clean_title(draft.title)
-    content_html = sanitize_html(draft.html, base_url=url) if draft.html else ""
+    # The page's own address (not the canonical one) is what its relative links are relative to.
+    raw_url = draft.url.strip()
+    base = raw_url if raw_url.lower().startswith(("http://", "https://")) else url
+    content_html = sanitize_html(draft.html, base_url=base) if draft.html else ""
     text = html_to_text(draft.html) if draft.html.strip() else html_to_text(draft.text)
     if not text and draft.text:
         text = html_to_text(draft.text)

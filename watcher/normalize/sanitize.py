@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Literal
+from urllib.parse import urlsplit
 
 import nh3
-
-from watcher.normalize.url import canonical_url
 
 LINK_REL = "noopener noreferrer nofollow"
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
@@ -66,8 +65,13 @@ def _usable_base(base_url: str | None) -> str | None:
     """An absolute http(s) base, or None (a bad base must not make the sanitizer fail)."""
     if not base_url:
         return None
-    base = canonical_url(base_url)
-    return base if base.startswith(("http://", "https://")) else None
+    # Not canonicalised: the trailing slash and query matter when resolving "doc.pdf" or "?p=2".
+    base = base_url.strip()
+    try:
+        parts = urlsplit(base)
+    except ValueError:
+        return None
+    return base if parts.scheme.lower() in ("http", "https") and parts.hostname else None
 
 
 def sanitize_html(html: str, *, base_url: str | None = None, allow_images: bool = False) -> str:

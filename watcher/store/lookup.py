@@ -1,0 +1,109 @@
+"""Finding the stored row an incoming item is: by guid, else canonical URL, else portal identifier.
+
+One query per key kind per batch (``IN (...)``), never one per item. URL and identifier are only
+trusted when they identify one item in the batch: some feeds give every entry the same landing-page
+link, and merging those would silently lose items.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import ColumnElement
+from sqlmodel import Session, col, select
+
+from watcher.models import Correction, Item
+from watcher.normalize import NormalizedItem
+
+IN_CHUNK = 500  # bound parameters per IN (...): well under every backend's limit
+
+
+def _chunks(values: list[str]) -> Iterable[list[str]]:
+    for start in range(0, len(values), IN_CHUNK):
+        yield values[start : start + IN_CHUNK]
+
+
+def _rows_where(session: Session, *, source_id: str, column: Any, values: Iterable[str]) -> list[Item]:
+    wanted = sorted(set(values))
+    rows: list[Item] = []
+    for chunk in _chunks(wanted):
+        condition: ColumnElement[bool] = col(column).in_(chunk)
+        rows.extend(session.exec(select(Item).where(Item.source_id == source_id, condition)).all())
+    return rows
+
+
+def _is_site_root(url: str) -> bool:
+    return urlsplit(url).path in ("", "/")
+
+
+class ExistingRows:
+    """Stored rows of one source that the batch may refer to, indexed by each match key."""
+
+    def __init__(self, session: Session, *, source_id: str, items: Sequence[NormalizedItem]) -> None:
+        self.by_guid = {
+            row.guid: row
+            for row in _rows_where(
+                session, source_id=source_id, column=Item.guid, values=(item.guid for item in items)
+            )
+        }
+        batch_guids = {item.guid for item in items}
+        url_counts = Counter(item.url for item in items)
+        id_counts = Counter(item.identifier for item in items if item.identifier)
+        unmatched = [item for item in items if item.guid not in self.by_guid]
+        self._urls = {
+            item.url for item in unmatched if url_counts[item.url] == 1 and not _is_site_root(item.url)
+        }
+        self._identifiers = {
+            item.identifier for item in unmatched if item.identifier and id_counts[item.identifier] == 1
+        }
+        # A row whose own guid is in this batch belongs to that item; never hand it to another one.
+        self.by_url = self._index(session, source_id, Item.url, self._urls, batch_guids, "url")
+        self.by_identifier = self._index(
+            session, source_id, Item.identifier, self._identifiers, batch_guids, "identifier"
+        )
+
+    @staticmethod
+    def _index(
+        session: Session, source_id: str, column: Any, values: set[str], batch_guids: set[str], attr: str
+    ) -> dict[str, Item]:
+        if not values:
+            return {}
+        found: dict[str, list[Item]] = {}
+        for row in _rows_where(session, source_id=source_id, column=column, values=values):
+            if row.guid not in batch_guids:
+                found.setdefault(getattr(row, attr), []).append(row)
+        return {key: rows[0] for key, rows in found.items() if len(rows) == 1}
+
+    def find(self, item: NormalizedItem) -> Item | None:
+        row = self.by_guid.get(item.guid)
+        if row is None and item.url in self._urls:
+            row = self.by_url.get(item.url)
+        if row is None and item.identifier in self._identifiers:
+            row = self.by_identifier.get(item.identifier or "")
+        return row
+
+    def rows(self) -> list[Item]:
+        unique = {
+            id(row): row
+            for row in [*self.by_guid.values(), *self.by_url.values(), *self.by_identifier.values()]
+        }
+        return list(unique.values())
+
+
+def corrections_for(session: Session, rows: Sequence[Item]) -> dict[int, Correction]:
+    """Admin corrections of the matched rows, one query."""
+    ids = sorted({row.id for row in rows if row.id is not None})
+    found: dict[int, Correction] = {}
+    for start in range(0, len(ids), IN_CHUNK):
+        chunk = ids[start : start + IN_CHUNK]
+        for correction in session.exec(select(Correction).where(col(Correction.item_id).in_(chunk))).all():
+            found[correction.item_id] = correction
+    return found
+
+
+def row_by_guid(session: Session, *, source_id: str, guid: str) -> Item | None:
+    """Re-read after losing an insert race to another process."""
+    return session.exec(select(Item).where(Item.source_id == source_id, Item.guid == guid)).first()

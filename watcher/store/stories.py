@@ -1,0 +1,58 @@
+"""Story linking: the portal's call, a region's copy and a cluster's post become one story.
+
+Every item keeps its own row (mirrors are stored); mirrors point at the story's primary through
+``story_id``. The primary is the item from a preferred source (the F&T portal) when there is one,
+else the first seen (lowest id). Linking only happens across sources: two items of one source with
+the same key are that source's business. Lookups go through the indexed ``story_key`` column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlmodel import Session, col, select
+
+from watcher.models import Item
+from watcher.settings import get_settings
+from watcher.store.lookup import IN_CHUNK
+
+
+def is_preferred(source_id: str) -> bool:
+    return source_id.startswith(tuple(get_settings().story_primary_sources))
+
+
+def _primary_order(row: Item) -> tuple[bool, int]:
+    return (not is_preferred(row.source_id), row.id or 0)
+
+
+def _group_rows(session: Session, keys: list[str]) -> dict[str, list[Item]]:
+    groups: dict[str, list[Item]] = {}
+    for start in range(0, len(keys), IN_CHUNK):
+        chunk = keys[start : start + IN_CHUNK]
+        for row in session.exec(select(Item).where(col(Item.story_key).in_(chunk))).all():
+            groups.setdefault(row.story_key or "", []).append(row)
+    return groups
+
+
+def link_stories(session: Session, rows: Sequence[Item]) -> list[Item]:
+    """(Re)link the story groups of ``rows`` (new items or items whose key changed).
+
+    Returns the rows whose ``story_id`` changed. Needs ids: call after the batch is flushed.
+    """
+    keys = sorted({row.story_key for row in rows if row.story_key})
+    groups = _group_rows(session, keys) if keys else {}
+    changed: dict[int, Item] = {}
+    for row in rows:
+        group = groups.get(row.story_key or "", [])
+        if not any(member.source_id != row.source_id for member in group):
+            if row.story_id is not None:  # its key changed and no longer matches another source
+                row.story_id = None
+                changed[id(row)] = row
+            continue
+        primary = min(group, key=_primary_order)
+        for member in group:
+            wanted = None if member is primary else primary.id
+            if member.story_id != wanted:
+                member.story_id = wanted
+                changed[id(member)] = member
+    return list(changed.values())

@@ -1,0 +1,171 @@
+"""``store_items``: one batch of classified items into the database, deduplicated and linked.
+
+Flow: load the rows the batch may match (a few ``IN`` queries), compute each item's values, apply
+them to matched rows (only fields that differ are written), insert the new ones in one savepoint
+(falling back to one savepoint per row if another process inserted the same guid meanwhile), link
+stories, write history events. Nothing is published here: the caller commits, then publishes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from watcher.classify.document import Classification
+from watcher.events import ItemStored, ItemUpdated
+from watcher.models import Item, ItemEvent, utcnow
+from watcher.normalize import NormalizedItem
+from watcher.store.lookup import ExistingRows, corrections_for, row_by_guid
+from watcher.store.report import StoreReport
+from watcher.store.stories import link_stories
+from watcher.store.values import Diff, apply_corrections, apply_values, row_values
+
+
+@dataclass(slots=True)
+class _Outcome:
+    """What happened to one row of the batch (several batch entries may share one outcome)."""
+
+    row: Item
+    values: dict[str, Any]
+    new: bool
+    diff: Diff = field(default_factory=Diff)
+
+
+def _update(outcome: _Outcome, values: dict[str, Any], *, now: datetime) -> None:
+    diff = apply_values(outcome.row, values)
+    for name, change in diff.meaningful.items():
+        first_old = outcome.diff.meaningful.get(name, change)[0]
+        outcome.diff.meaningful[name] = (first_old, change[1])
+    outcome.diff.quiet.extend(diff.quiet)
+    outcome.values = values
+    if diff.meaningful and not outcome.new:
+        outcome.row.updated_at = now
+
+
+def _insert_all(session: Session, pending: list[_Outcome], *, now: datetime) -> None:
+    """Insert new rows in one savepoint; on a unique clash, row by row, updating the clashing ones."""
+    if not pending:
+        return
+    try:
+        with session.begin_nested():
+            for outcome in pending:
+                session.add(outcome.row)
+            session.flush()
+        return
+    except IntegrityError:
+        pass  # another writer stored one of these guids since we looked; sort it out row by row
+    for outcome in pending:
+        outcome.row = Item(**outcome.values, first_seen_at=now, updated_at=now)
+        try:
+            with session.begin_nested():
+                session.add(outcome.row)
+                session.flush()
+        except IntegrityError:
+            existing = row_by_guid(
+                session, source_id=outcome.values["source_id"], guid=outcome.values["guid"]
+            )
+            if existing is None:
+                raise
+            outcome.row, outcome.new = existing, False
+            _update(outcome, outcome.values, now=now)
+
+
+def _history(outcome: _Outcome, *, now: datetime) -> list[ItemEvent]:
+    item_id = outcome.row.id
+    assert item_id is not None
+    if outcome.new:
+        return [ItemEvent(item_id=item_id, kind="created", new_value=outcome.row.title, at=now)]
+    found: list[ItemEvent] = []
+    changes = outcome.diff.meaningful
+    if "deadline" in changes:
+        old, new = changes["deadline"]
+        found.append(
+            ItemEvent(
+                item_id=item_id,
+                kind="deadline_changed",
+                at=now,
+                old_value=old.isoformat() if old else None,
+                new_value=new.isoformat() if new else None,
+            )
+        )
+    if "title" in changes:
+        old, new = changes["title"]
+        found.append(ItemEvent(item_id=item_id, kind="title_changed", old_value=old, new_value=new, at=now))
+    return found
+
+
+def _snapshot(row: Item) -> Item:
+    """A detached copy for events: readable after commit and session close, never flushed."""
+    return Item(**row.model_dump())
+
+
+def _report(outcomes: list[_Outcome], order: list[int], *, now: datetime, session: Session) -> StoreReport:
+    report = StoreReport()
+    history: list[ItemEvent] = []
+    for outcome in outcomes:
+        history.extend(_history(outcome, now=now))
+        if outcome.new:
+            report.new += 1
+            report.events.append(ItemStored(item=_snapshot(outcome.row)))
+        elif outcome.diff.meaningful:
+            report.updated += 1
+            report.events.append(
+                ItemUpdated(item=_snapshot(outcome.row), changes=dict(outcome.diff.meaningful))
+            )
+    report.unchanged = len(order) - report.new - report.updated
+    ids = (outcomes[index].row.id for index in order)
+    report.item_ids = list(dict.fromkeys(item_id for item_id in ids if item_id is not None))
+    session.add_all(history)
+    session.flush()
+    return report
+
+
+def store_items(
+    session: Session,
+    *,
+    source_id: str,
+    items: Sequence[tuple[NormalizedItem, Classification]],
+    now: datetime | None = None,
+) -> StoreReport:
+    """Insert new items, update changed ones, link mirrors; return counts and events to publish.
+
+    Runs inside the caller's transaction and does not commit; call ``publish_events`` after commit.
+    """
+    now = now or utcnow()
+    batch = [item for item, _ in items]
+    existing = ExistingRows(session, source_id=source_id, items=batch)
+    corrections = corrections_for(session, existing.rows())
+    outcomes: list[_Outcome] = []
+    by_row: dict[int, int] = {}  # id(row) -> index in outcomes
+    by_guid: dict[str, int] = {}
+    order: list[int] = []
+    for item, result in items:
+        values = row_values(item, result, now=now)
+        index = by_guid.get(item.guid)
+        row = outcomes[index].row if index is not None else existing.find(item)
+        if index is None and row is not None:
+            index = by_row.get(id(row))
+        correction = corrections.get(row.id) if row is not None and row.id is not None else None
+        apply_corrections(values, row=row, correction=correction)
+        if index is None:
+            outcome = _Outcome(
+                row=row or Item(**values, first_seen_at=now, updated_at=now), values=values, new=row is None
+            )
+            if row is not None:
+                _update(outcome, values, now=now)
+            outcomes.append(outcome)
+            index = len(outcomes) - 1
+            by_row[id(outcome.row)] = index
+        else:  # the same item twice in one batch: the later copy wins, counted as unchanged
+            _update(outcomes[index], values, now=now)
+        by_guid[item.guid] = index
+        order.append(index)
+    _insert_all(session, [outcome for outcome in outcomes if outcome.new], now=now)
+    relink = [o.row for o in outcomes if o.new or "story_key" in o.diff.quiet]
+    link_stories(session, relink)
+    return _report(outcomes, order, now=now, session=session)
