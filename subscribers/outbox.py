@@ -145,9 +145,8 @@ def enqueue(
     }
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(OUTBOX).values(**row).on_conflict_do_nothing()
-    result = session.execute(statement)
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    statement = insert(OUTBOX).values(**row).on_conflict_do_nothing().returning(OUTBOX.c.id)
+    return session.execute(statement).first() is not None
 
 
 def worker_identity() -> str:
@@ -219,6 +218,7 @@ class Outcome:
     code: int | None = None
     detail: str = ""
     bounce: bool = False
+    stage: str = ""  # connect | mail | rcpt | data: where it happened (a connect failure pauses the drain)
 
 
 def claim(session: Session, *, worker_id: str, limit: int, lease_s: float, now: datetime) -> list[Claimed]:
