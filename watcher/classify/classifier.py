@@ -1,0 +1,157 @@
+"""The classifier: ecosystems with scores and evidence, kind, dates, language, programmes, tags.
+
+Built once from the taxonomy file (vocabulary compiled to two regexes), then ``classify`` is a
+pure function of the document: one regex pass over title, body and URL, a few dictionary sums and
+the date patterns. Items about cluster policy in general need stronger evidence before they get an
+ecosystem, and nominations or administrative notices get none, because a wrong guess costs a
+subscriber's trust more than a missing label.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime
+from pathlib import Path
+
+from watcher.classify.dates import BRUSSELS
+from watcher.classify.document import Classification, Document
+from watcher.classify.evidence import Evidence, url_words
+from watcher.classify.kind import EVENT, KindInputs, decide_kind
+from watcher.classify.language import detect_language
+from watcher.classify.matcher import PhraseMatcher
+from watcher.classify.taxonomy import Label, Taxonomy, load_taxonomy
+from watcher.classify.when import extract_dates, past_event_date
+from watcher.settings import Settings, get_settings
+
+ADMIN_LEAD_CHARS = 60
+
+_cache: dict[tuple[str, float], tuple[Taxonomy, PhraseMatcher]] = {}
+_cache_lock = threading.Lock()
+
+
+def _compiled(path: Path) -> tuple[Taxonomy, PhraseMatcher]:
+    """Taxonomy and matcher for ``path``, compiled once per file version."""
+    key = (str(Path(path).resolve()), Path(path).stat().st_mtime if Path(path).exists() else 0.0)
+    with _cache_lock:
+        if key not in _cache:
+            taxonomy = load_taxonomy(path)
+            _cache[key] = (taxonomy, PhraseMatcher(taxonomy.terms))
+        return _cache[key]
+
+
+def _identifier_hits(labels: dict[str, Label], identifier: str | None) -> dict[str, tuple[float, str]]:
+    """Best identifier rule per label: its weight and the pattern that matched."""
+    found: dict[str, tuple[float, str]] = {}
+    if not identifier:
+        return found
+    for slug, label in labels.items():
+        for rule in label.identifiers:
+            if rule.pattern.search(identifier) and rule.weight > found.get(slug, (0.0, ""))[0]:
+                found[slug] = (rule.weight, rule.pattern.pattern)
+    return found
+
+
+class Classifier:
+    """Classifies :class:`Document` values; safe to share between threads."""
+
+    def __init__(self, taxonomy: Taxonomy, matcher: PhraseMatcher, settings: Settings) -> None:
+        self.taxonomy = taxonomy
+        self.matcher = matcher
+        self.settings = settings
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> Classifier:
+        settings = settings or get_settings()
+        taxonomy, matcher = _compiled(settings.ecosystems)
+        return cls(taxonomy, matcher, settings)
+
+    def classify(self, doc: Document, *, today: date | None = None) -> Classification:
+        """Everything the classifier can tell about ``doc`` (``today`` only resolves year-less dates)."""
+        title = doc.title or ""
+        body = (doc.text or "")[: self.settings.classify_max_text_chars]
+        evidence = Evidence()
+        evidence.add_title(self.matcher.scan(title))
+        evidence.add_title(self.matcher.scan(url_words(doc.url)))
+        evidence.add_body(self.matcher.scan(body))
+        administrative = self._administrative(title, body, doc.url)
+        today = today or datetime.now(BRUSSELS).date()
+        dates = extract_dates(
+            title=title, body=body, structured=list(doc.deadlines), published=doc.published, today=today
+        )
+        reference = dates.reference or today
+        kind = decide_kind(
+            evidence,
+            KindInputs(
+                has_structured_deadlines=bool(doc.deadlines),
+                has_identifier=bool(doc.identifier),
+                default_kind=doc.default_kind,
+                administrative=administrative,
+                upcoming_event_date=dates.event_date is not None,
+                past_event_date=past_event_date(title, body, reference=reference),
+            ),
+            threshold=self.settings.classify_kind_threshold,
+        )
+        scores, why = self._scores(evidence, doc.identifier)
+        ecosystems = [] if administrative else self._select(scores, evidence)
+        return Classification(
+            ecosystems=ecosystems,
+            kind=kind,
+            deadline=dates.deadlines[0] if dates.deadlines else None,
+            deadlines=dates.deadlines,
+            event_date=dates.event_date if kind == EVENT else None,
+            language=doc.language or detect_language(f"{title}\n{body}"),
+            scores={slug: round(score, 2) for slug, score in scores.items()},
+            why={slug: why[slug] for slug in scores},
+            programmes=self._programmes(evidence, doc),
+            tags=self._tags(evidence, generic=self._generic_score(evidence) > 0),
+        )
+
+    def _administrative(self, title: str, body: str, url: str | None) -> bool:
+        lead = f"{title}\n{url_words(url)}\n{body[:ADMIN_LEAD_CHARS]}"
+        return any(entry.group == "administrative" for hit in self.matcher.scan(lead) for entry in hit.entries)
+
+    def _scores(self, evidence: Evidence, identifier: str | None) -> tuple[dict[str, float], dict[str, list[str]]]:
+        weight = self.settings.classify_title_weight
+        scores: dict[str, float] = {}
+        why: dict[str, list[str]] = {}
+        rules = _identifier_hits(self.taxonomy.ecosystems, identifier)
+        for slug in self.taxonomy.ecosystems:
+            score, terms = evidence.score("eco", slug, title_weight=weight)
+            if slug in rules:
+                score += rules[slug][0]
+                terms = [f"identifier:{rules[slug][1]}", *terms]
+            if score > 0:
+                scores[slug], why[slug] = score, terms
+        return scores, why
+
+    def _generic_score(self, evidence: Evidence) -> float:
+        return evidence.score("generic", "generic", title_weight=self.settings.classify_title_weight)[0]
+
+    def _select(self, scores: dict[str, float], evidence: Evidence) -> list[str]:
+        if not scores:
+            return []
+        settings = self.settings
+        threshold = settings.classify_threshold
+        if self._generic_score(evidence) >= settings.classify_generic_min:
+            threshold = max(threshold, settings.classify_generic_threshold)
+        best = max(scores.values())
+        ranked = sorted(scores.items(), key=lambda pair: pair[1], reverse=True)
+        chosen = [
+            slug for slug, score in ranked
+            if score >= threshold and score >= settings.classify_relative_threshold * best
+        ]
+        return chosen[: settings.classify_max_ecosystems]
+
+    def _programmes(self, evidence: Evidence, doc: Document) -> list[str]:
+        found = dict.fromkeys(doc.programmes)
+        rules = _identifier_hits(self.taxonomy.programmes, doc.identifier)
+        matched = sorted(evidence.keys("programme") | set(rules), key=lambda s: evidence.first_seen.get(
+            ("programme", s), -2_000_000))
+        found.update(dict.fromkeys(matched))
+        return list(found)
+
+    def _tags(self, evidence: Evidence, *, generic: bool) -> list[str]:
+        tags = evidence.keys("tag")
+        if "eurocluster-cascade-call" in tags and "euroclusters" not in tags:
+            tags.discard("eurocluster-cascade-call")
+        return [slug for slug in self.taxonomy.tags if slug in tags]

@@ -1,0 +1,74 @@
+"""Kind of an item: ``call``, ``event`` or ``news``, from cues and source hints.
+
+Why the title decides first: a report on a conference mentions the conference everywhere and a
+news item about cluster policy mentions calls everywhere; what the title (or the source's own
+category in the URL) announces is the best single clue. Body cues, structured deadlines, a
+portal identifier and the source's default decide when the title is silent. An event that already
+took place (past-tense cues without future ones, or a date before publication) is news.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from watcher.classify.evidence import Evidence
+
+CALL, EVENT, NEWS = "call", "event", "news"
+KINDS = (CALL, EVENT, NEWS)
+
+STRUCTURED_DEADLINE_BONUS = 6.0
+IDENTIFIER_BONUS = 3.0
+DEFAULT_KIND_BONUS = 2.0
+BODY_CAP = 9.0
+
+
+@dataclass(frozen=True, slots=True)
+class KindInputs:
+    """Non-vocabulary facts that bear on the kind."""
+
+    has_structured_deadlines: bool
+    has_identifier: bool
+    default_kind: str | None
+    administrative: bool
+    upcoming_event_date: bool
+    past_event_date: bool
+
+
+def _title(evidence: Evidence, key: str) -> float:
+    return sum(entry.weight for entry in evidence.title.get(("kind", key), {}).values())
+
+
+def _body(evidence: Evidence, key: str) -> float:
+    return min(BODY_CAP, evidence.score("kind", key, title_weight=0.0)[0])
+
+
+def decide_kind(evidence: Evidence, facts: KindInputs, *, threshold: float) -> str:
+    """The item's kind; see the module docstring for the order of the rules."""
+    if facts.administrative:
+        return NEWS
+    past = evidence.body_count("kind", "past") + len(evidence.title.get(("kind", "past"), {}))
+    future = evidence.body_count("kind", "future") + len(evidence.title.get(("kind", "future"), {}))
+    is_past = facts.past_event_date or (past > 0 and future == 0 and not facts.upcoming_event_date)
+    title_call, title_event = _title(evidence, CALL), _title(evidence, EVENT)
+    if title_call > 0 and title_call >= title_event:
+        return CALL
+    if title_event > 0:
+        return NEWS if is_past else EVENT
+    call = _body(evidence, CALL)
+    event = _body(evidence, EVENT) + (2.0 if future else 0.0)
+    if facts.has_structured_deadlines:
+        call += STRUCTURED_DEADLINE_BONUS
+    if facts.has_identifier:
+        call += IDENTIFIER_BONUS
+    if facts.default_kind == CALL:
+        call += DEFAULT_KIND_BONUS
+    elif facts.default_kind == EVENT:
+        event += DEFAULT_KIND_BONUS
+    announced = facts.upcoming_event_date or future > 0
+    if event >= threshold and event > call and announced and not is_past:
+        return EVENT
+    if call >= threshold:
+        return CALL
+    if event >= threshold and announced and not is_past:
+        return EVENT
+    return facts.default_kind if facts.default_kind in KINDS else NEWS

@@ -1,0 +1,81 @@
+"""Language of an item: a cheap stop-word vote first, lingua (restricted to EU languages) when unsure.
+
+Why two stages: lingua costs a few hundred microseconds per call and most items are plainly
+Italian or English; counting a handful of function words settles those in microseconds. Only a
+short prefix of the text is read, which is enough for either method. lingua is built once, lazily,
+and any failure there degrades to "unknown" (None) instead of failing classification.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+PREFIX_CHARS = 400
+
+_STOPWORDS: dict[str, frozenset[str]] = {
+    "it": frozenset("il lo la gli le di del della dei delle che per con non una sono è alla nel nella anche".split()),
+    "en": frozenset("the of and to in for is on with that are this by from be will an as".split()),
+    "fr": frozenset("le la les des du de et pour dans une est sur avec que qui au aux par".split()),
+    "de": frozenset("der die das und den dem des ist mit für von zu auf ein eine nicht im".split()),
+    "es": frozenset("el la los las de del y para con una por que en es al se su".split()),
+}
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_MIN_VOTES = 4
+
+_EU_LANGUAGES = (
+    "ITALIAN ENGLISH FRENCH GERMAN SPANISH PORTUGUESE DUTCH POLISH ROMANIAN GREEK CZECH SLOVAK SLOVENE "
+    "CROATIAN HUNGARIAN BULGARIAN SWEDISH DANISH FINNISH ESTONIAN LATVIAN LITHUANIAN IRISH"
+).split()
+
+_detector: Any = None
+_detector_failed = False
+_lock = threading.Lock()
+
+
+def _lingua() -> Any:
+    """The lingua detector, built on first use (None when lingua is unavailable)."""
+    global _detector, _detector_failed
+    if _detector is None and not _detector_failed:
+        with _lock:
+            if _detector is None and not _detector_failed:
+                try:
+                    from lingua import Language, LanguageDetectorBuilder
+
+                    languages = [getattr(Language, name) for name in _EU_LANGUAGES if hasattr(Language, name)]
+                    _detector = LanguageDetectorBuilder.from_languages(*languages).build()
+                except Exception:  # lingua missing or broken: detection degrades to the vote
+                    _detector_failed = True
+    return _detector
+
+
+def _vote(text: str) -> str | None:
+    counts = dict.fromkeys(_STOPWORDS, 0)
+    for word in _WORD.findall(text.lower()):
+        for language, words in _STOPWORDS.items():
+            if word in words:
+                counts[language] += 1
+    ranked = sorted(counts.items(), key=lambda pair: pair[1], reverse=True)
+    (best, top), (_, second) = ranked[0], ranked[1]
+    if top >= _MIN_VOTES and top >= 2 * second:
+        return best
+    return None
+
+
+def detect_language(text: str) -> str | None:
+    """ISO 639-1 code of ``text`` (``it``, ``en``...), or None when it cannot be told."""
+    sample = (text or "")[:PREFIX_CHARS]
+    if not sample.strip():
+        return None
+    voted = _vote(sample)
+    if voted:
+        return voted
+    detector = _lingua()
+    if detector is None:
+        return None
+    try:
+        language = detector.detect_language_of(sample)
+    except Exception:  # a detector error must not stop classification
+        return None
+    return language.iso_code_639_1.name.lower() if language is not None else None

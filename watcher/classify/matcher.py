@@ -1,0 +1,179 @@
+"""Fast multi-phrase matching: every vocabulary term of the taxonomy found in one regex pass.
+
+Why a trie-shaped regex: Python's ``re`` tries the branches of a flat alternation one by one at
+every position, which is slow for thousands of terms; a trie shares prefixes, so each position
+costs a few character tests. Terms are written for humans in ``config/ecosystems.yaml``:
+
+- matching ignores case, except terms written ``=LIKE THIS`` (acronyms such as ``=EDF``, ``=LIFE``);
+- ``[ei]`` is a choice of characters (``aerospazial[ei]`` is *aerospaziale* and *aerospaziali*);
+- a trailing ``*`` allows any word ending (``tessil*``);
+- a space or hyphen matches any run of spaces and hyphens (``agri-food`` finds *agri food* too);
+- an apostrophe matches both ``'`` and ``’``.
+
+One string may belong to several groups (an ecosystem, a programme, a kind cue): a match returns
+every entry registered for it. Longer terms win where they overlap, which is how "neutral"
+phrases (*green and digital transition*) swallow the words inside them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+_SEPARATOR = " "
+_SEPARATOR_RE = r"[\s\-‐‑–/]+"
+_APOSTROPHE_RE = r"['’]"
+_NORMALISE_RE = re.compile(r"[\s\-‐‑–/]+")
+_CLASS_RE = re.compile(r"\[([^\]]+)\]")
+_CACHE_LIMIT = 50_000
+
+
+class TermError(ValueError):
+    """A vocabulary term that cannot be compiled (the message names it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What a term means: the group it belongs to (``eco``, ``programme``...), a key and a weight."""
+
+    group: str
+    key: str
+    weight: float
+    term: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One occurrence of a term in a text."""
+
+    entries: tuple[Entry, ...]
+    start: int
+    text: str
+
+
+def normalise(text: str) -> str:
+    """The canonical form of a matched string or term: lower case, one space between words."""
+    return _NORMALISE_RE.sub(_SEPARATOR, text.lower().replace("’", "'")).strip()
+
+
+def expand(term: str) -> list[str]:
+    """All literal spellings of a term with ``[..]`` choices (``tessil[ei]`` → tessile, tessili)."""
+    parts = _CLASS_RE.split(term)
+    choices = [list(part) if index % 2 else [part] for index, part in enumerate(parts)]
+    return ["".join(combo) for combo in itertools.product(*choices)]
+
+
+@dataclass
+class _Node:
+    children: dict[str, _Node] = field(default_factory=dict)
+    end: bool = False
+    wildcard: bool = False
+
+
+def _atom(char: str) -> str:
+    if char == _SEPARATOR:
+        return _SEPARATOR_RE
+    if char == "'":
+        return _APOSTROPHE_RE
+    return re.escape(char)
+
+
+def _emit(node: _Node) -> str:
+    branches = [_atom(char) + _emit(child) for char, child in node.children.items()]
+    if node.wildcard:
+        branches.append(r"\w*")
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    if node.end and not node.wildcard:
+        return "(?:" + body + ")?"
+    return body
+
+
+class _Side:
+    """The terms of one case mode compiled into one regex plus a lookup from match to entries."""
+
+    def __init__(self, *, case_sensitive: bool) -> None:
+        self.case_sensitive = case_sensitive
+        self.literal: dict[str, list[Entry]] = {}
+        self.prefixes: dict[str, list[Entry]] = {}
+        self.regex: re.Pattern[str] | None = None
+        self._cache: dict[str, tuple[Entry, ...]] = {}
+
+    def key(self, text: str) -> str:
+        if self.case_sensitive:
+            return _NORMALISE_RE.sub(_SEPARATOR, text.replace("’", "'")).strip()
+        return normalise(text)
+
+    def add(self, spelling: str, entry: Entry) -> None:
+        wildcard = spelling.endswith("*")
+        key = self.key(spelling.rstrip("*"))
+        if not key:
+            raise TermError(f"empty term {entry.term!r} in {entry.group} {entry.key!r}")
+        (self.prefixes if wildcard else self.literal).setdefault(key, []).append(entry)
+
+    def compile(self) -> None:
+        root = _Node()
+        for key, wildcard in [(k, False) for k in self.literal] + [(k, True) for k in self.prefixes]:
+            node = root
+            for char in key:
+                node = node.children.setdefault(char, _Node())
+            if wildcard:
+                node.wildcard = True
+            else:
+                node.end = True
+        if not root.children:
+            return
+        flags = 0 if self.case_sensitive else re.IGNORECASE
+        self.regex = re.compile(r"(?<!\w)" + _emit(root) + r"(?!\w)", flags)
+
+    def entries(self, matched: str) -> tuple[Entry, ...]:
+        found = self._cache.get(matched)
+        if found is not None:
+            return found
+        key = self.key(matched)
+        result = list(self.literal.get(key, ()))
+        if not result:
+            for length in range(len(key), 0, -1):
+                if key[:length] in self.prefixes:
+                    result = self.prefixes[key[:length]]
+                    break
+        if len(self._cache) > _CACHE_LIMIT:
+            self._cache.clear()
+        found = self._cache[matched] = tuple(result)
+        return found
+
+    def scan(self, text: str) -> list[Hit]:
+        if self.regex is None:
+            return []
+        hits = []
+        for match in self.regex.finditer(text):
+            entries = self.entries(match.group())
+            if entries:
+                hits.append(Hit(entries, match.start(), match.group()))
+        return hits
+
+
+class PhraseMatcher:
+    """Finds every registered term in a text; build once, scan many texts."""
+
+    def __init__(self, terms: Iterable[tuple[str, Entry]]) -> None:
+        self._folded = _Side(case_sensitive=False)
+        self._exact = _Side(case_sensitive=True)
+        for term, entry in terms:
+            side, raw = (self._exact, term[1:]) if term.startswith("=") else (self._folded, term)
+            for spelling in expand(raw.strip()):
+                side.add(spelling, entry)
+        try:
+            self._folded.compile()
+            self._exact.compile()
+        except re.error as error:  # pragma: no cover - terms are escaped; kept as a clear message
+            raise TermError(f"vocabulary does not compile: {error}") from error
+
+    def scan(self, text: str) -> list[Hit]:
+        """All hits, case-insensitive terms first then acronyms, each with its entries."""
+        if not text:
+            return []
+        return self._folded.scan(text) + self._exact.scan(text)
