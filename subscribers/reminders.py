@@ -1,0 +1,148 @@
+"""Deadline reminders: one message per (subscriber, call, deadline, lead time).
+
+For a deadline ``d`` days away (local date of the subscriber), the due lead time is the smallest
+configured lead ``L >= d``; its key ``reminder:<item>:<deadline>:<L>`` is unique in the outbox, so a
+reminder goes once, a changed deadline gets a new key (a new reminder), a passed deadline none, and a
+subscriber who joins at T-5 gets the T-3 reminder only (never a stale T-14 one).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from subscribers import queries
+from subscribers.compose import build_message, clean_header, item_view, render_pair, subscriber_links
+from subscribers.i18n import format_date, t
+from subscribers.matching import explain
+from subscribers.models import Subscriber
+from subscribers.preferences import preferences_of
+from subscribers.report import Report
+from subscribers.schedule import local_today
+from watcher.db import get_engine
+from watcher.models import Item
+
+log = logging.getLogger(__name__)
+
+
+def item_deadlines(item: Item, today: date) -> list[date]:
+    """Every upcoming deadline of a call (two-stage calls have several), today included."""
+    found: set[date] = set()
+    for value in [*(item.deadlines or []), item.deadline]:
+        if value is None:
+            continue
+        try:
+            day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+        except ValueError:
+            continue
+        if day >= today:
+            found.add(day)
+    return sorted(found)
+
+
+def due_lead(days_left: int, leads: list[int]) -> int | None:
+    """The lead time whose reminder is due when the deadline is ``days_left`` days away."""
+    if days_left < 0:
+        return None
+    eligible = [lead for lead in leads if lead >= days_left]
+    return min(eligible) if eligible else None
+
+
+def reminder_key(item_id: int, deadline: date, lead: int) -> str:
+    return f"reminder:{item_id}:{deadline.isoformat()}:{lead}"
+
+
+def render_reminder(
+    subscriber: Subscriber, item: Item, *, deadline: date, lead: int, key: str, now: datetime, today: date
+) -> EmailMessage:
+    language = subscriber.language
+    days = (deadline - today).days
+    suffix = {0: "_zero", 1: "_one"}.get(days, "")
+    title = clean_header(item.title, max_length=120)
+    view = item_view(item, language, today=today)
+    view["deadline"] = format_date(deadline, language)
+    context: dict[str, Any] = {
+        "language": language,
+        "subject": t(f"reminder_subject{suffix}", language, days=days, title=title),
+        "greeting": _greeting(subscriber),
+        "intro": t(f"reminder_intro{suffix}", language, days=days),
+        "item": view,
+        "links": subscriber_links(subscriber),
+    }
+    text, html = render_pair("reminder", context)
+    return build_message(subscriber=subscriber, message_key=key, subject=context["subject"],
+                         text=text, html=html, bulk=True, now=now)
+
+
+def _greeting(subscriber: Subscriber) -> str:
+    if subscriber.name:
+        return t("greeting", subscriber.language, name=subscriber.name)
+    return t("greeting_anon", subscriber.language)
+
+
+def scan_reminders(engine: Engine | None, *, now: datetime, dry_run: bool = False) -> Report:
+    """Queue every reminder due at ``now`` for active subscribers; safe to run as often as wanted."""
+    from subscribers.outbox import enqueue
+
+    engine = engine or get_engine()
+    report = Report("reminders")
+    with Session(engine) as session:
+        subscribers = list(session.exec(
+            select(Subscriber).where(Subscriber.status == "active").order_by(col(Subscriber.id))
+        ))
+        horizon = max((max(s.reminder_lead_days or [0]) for s in subscribers), default=0)
+        today = min((local_today(s, now) for s in subscribers), default=now.date())
+        calls = queries.calls_closing(session, start=today - timedelta(days=1),
+                                      end=today + timedelta(days=horizon + 2)) if subscribers else []
+        # multi-deadline calls whose first deadline lies beyond the horizon are not candidates: fine,
+        # ``Item.deadline`` is the first upcoming one.
+    for subscriber in subscribers:
+        if not subscriber.reminder_lead_days:
+            continue
+        report.considered += 1
+        try:
+            with Session(engine, expire_on_commit=False) as session:
+                _remind_one(session, subscriber, calls, now=now, dry_run=dry_run, report=report,
+                            enqueue=enqueue)
+                session.commit()
+        except Exception as error:  # isolate one subscriber's failure
+            log.exception("reminders for subscriber %s failed", subscriber.id)
+            report.failed(f"subscriber {subscriber.id}: {type(error).__name__}: {error}")
+    return report
+
+
+def _remind_one(
+    session: Session, subscriber: Subscriber, calls: list[Item], *, now: datetime, dry_run: bool,
+    report: Report, enqueue: Any,
+) -> None:
+    assert subscriber.id is not None
+    prefs = preferences_of(subscriber)
+    topics = queries.followed_topics(session, subscriber.id)
+    today = local_today(subscriber, now)
+    sent = queries.queued_keys(session, subscriber.id, "reminder:")
+    for item in calls:
+        if item.id is None or not explain(prefs, item, topics).included:
+            continue
+        for deadline in item_deadlines(item, today):
+            lead = due_lead((deadline - today).days, prefs.reminder_lead_days)
+            if lead is None:
+                continue
+            key = reminder_key(item.id, deadline, lead)
+            if key in sent:
+                report.already_sent += 1
+                continue
+            if dry_run:
+                report.would_send += 1
+                continue
+            message = render_reminder(subscriber, item, deadline=deadline, lead=lead, key=key,
+                                      now=now, today=today)
+            if enqueue(session, subscriber_id=subscriber.id, message_key=key, kind="reminder",
+                       message=message):
+                report.queued += 1
+            else:
+                report.already_sent += 1
