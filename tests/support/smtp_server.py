@@ -57,6 +57,7 @@ class FaultHandler:
         self.any: deque[Fault] = deque()
         self.received: list[Received] = []
         self.transactions = 0
+        self.connections = 0
         self.lock = threading.Lock()
 
     def take(self, recipient: str, stage: str, *, mid_data: bool = False) -> Fault | None:
@@ -76,6 +77,14 @@ class FaultHandler:
         if server.transport is not None:  # drop
             server.transport.close()
         return "421 closing"  # never reaches the client
+
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        with self.lock:
+            self.connections += 1  # one EHLO per plain connection (two with STARTTLS)
+        session.host_name = hostname
+        return responses
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
@@ -176,7 +185,7 @@ class FaultySmtpServer:
         if tls:
             kwargs.update(tls_context=context, require_starttls=True)
         if auth is not None:
-            kwargs.update(authenticator=_Authenticator(auth), auth_require_tls=False, auth_required=True)
+            kwargs.update(authenticator=_Authenticator(auth), auth_require_tls=tls, auth_required=True)
         self.implicit_tls = implicit_tls
         self.controller = _Controller(
             self.handler,
@@ -209,9 +218,6 @@ class FaultySmtpServer:
             self.handler.any.extend(faults)
 
     def start(self) -> None:
-        if self.implicit_tls:
-            # Controller's readiness probe speaks plain SMTP; with implicit TLS we wait on the socket.
-            self.controller._trigger_server = lambda: None  # type: ignore[method-assign]
         self.controller.start()
 
     def stop(self) -> None:
