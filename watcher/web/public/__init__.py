@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from watcher.settings import Settings
-from watcher.web.public import archive, errors
+from watcher.web.public import api, archive, errors, feeds
 from watcher.web.templating import STATIC_DIR
 
 
@@ -19,3 +19,5 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     errors.install(app)
     app.include_router(archive.router)
+    app.include_router(feeds.router)
+    app.include_router(api.router)
