@@ -21,7 +21,11 @@ from watcher.sources.base import Collected, Fetcher
 from watcher.sources.config import RssOptions, SourceConfig
 
 _JUNK_SCAN_BYTES = 64 * 1024  # how far we look for a late ``<?xml`` before giving up
-_ENTITY_DECL_RE = re.compile(rb"<!DOCTYPE[^>\[]*\[[^\]]*<!ENTITY", re.IGNORECASE | re.DOTALL)
+_DOCTYPE_RE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+_ENTITY_RE = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_XML_DECL_ENCODING_RE = re.compile(rb"""^(<\?xml[^>]*?encoding=["'])([\w.:-]+)(["'])""")
+_CHARSET_RE = re.compile(r"charset=([\w.:-]+)", re.IGNORECASE)
+_SINGLE_BYTE_LATIN = {"iso-8859-1", "latin-1", "latin1", "iso-8859-15", "windows-1252", "cp1252", "us-ascii"}
 _HTML_HINT_RE = re.compile(rb"<!DOCTYPE\s+html|<html[\s>]|<body[\s>]", re.IGNORECASE)
 
 
@@ -44,8 +48,10 @@ def parse_feed(
     """Drafts and warnings from a feed body; ParseError when the body is not a usable feed."""
     warnings: list[str] = []
     body = _strip_leading_junk(body, warnings)
-    if _ENTITY_DECL_RE.search(body[:_JUNK_SCAN_BYTES]):
+    head = body[:_JUNK_SCAN_BYTES]
+    if _DOCTYPE_RE.search(head) and _ENTITY_RE.search(head):
         raise ParseError("feed declares XML entities in a DOCTYPE: refused (entity expansion / XXE risk)")
+    body, content_type = _utf8_labelled_latin(body, content_type, warnings)
     # Unknown content type: say XML, or feedparser flags every body as "no Content-type specified".
     headers = {"content-location": base_url, "content-type": content_type or "application/xml"}
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False)
@@ -74,6 +80,24 @@ def _strip_leading_junk(body: bytes, warnings: list[str]) -> bytes:
         warnings.append(f"dropped {start} bytes of non-XML output before <?xml")
         return stripped[start:]
     return stripped
+
+
+def _utf8_labelled_latin(body: bytes, content_type: str, warnings: list[str]) -> tuple[bytes, str]:
+    """Bytes that are valid UTF-8 but labelled Latin-1/1252 are UTF-8 (a common CMS mistake);
+    read as labelled they would turn every accent into mojibake without any error."""
+    labels = {m.group(1).lower() for m in [_CHARSET_RE.search(content_type)] if m}
+    labels |= {m.group(2).decode("ascii").lower() for m in [_XML_DECL_ENCODING_RE.search(body)] if m}
+    if not labels & _SINGLE_BYTE_LATIN:
+        return body, content_type
+    if body.isascii():
+        return body, content_type
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body, content_type
+    warnings.append(f"encoding: declared {', '.join(sorted(labels))} but the bytes are UTF-8; read as UTF-8")
+    body = _XML_DECL_ENCODING_RE.sub(rb"\g<1>utf-8\g<3>", body, count=1)
+    return body, _CHARSET_RE.sub("charset=utf-8", content_type)
 
 
 def _check_is_feed(parsed: Any, *, body: bytes, content_type: str) -> None:
