@@ -47,10 +47,26 @@ def _update(outcome: _Outcome, values: dict[str, Any], *, now: datetime) -> None
         outcome.row.updated_at = now
 
 
+def _open_real_transaction(session: Session) -> None:
+    """Make sure SQLite is inside a real transaction before the first SAVEPOINT.
+
+    Python's sqlite3 (legacy transaction control, Python < 3.12) only sends BEGIN before DML. A
+    SAVEPOINT sent outside a transaction starts one of its own and its RELEASE commits it, so the
+    caller's later rollback would not undo our inserts. pysqlite honours a BEGIN we send ourselves.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    driver = connection.connection.driver_connection
+    if driver is not None and not driver.in_transaction:
+        connection.exec_driver_sql("BEGIN")
+
+
 def _insert_all(session: Session, pending: list[_Outcome], *, now: datetime) -> None:
     """Insert new rows in one savepoint; on a unique clash, row by row, updating the clashing ones."""
     if not pending:
         return
+    _open_real_transaction(session)
     try:
         with session.begin_nested():
             for outcome in pending:

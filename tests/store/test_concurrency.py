@@ -1,0 +1,44 @@
+"""Two writers storing the same (source_id, guid): the unique constraint plus a savepoint retry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from tests.store.factory import NOW, entry, history, rows, store
+from watcher.models import Item
+from watcher.store import store_items
+
+
+def test_losing_an_insert_race_updates_the_winners_row(engine: Engine) -> None:
+    """Another process inserts the same guid between our lookup and our insert."""
+    racing = False
+
+    def other_process_inserts_first(session: Session, _context: Any, _instances: Any) -> None:
+        nonlocal racing
+        if racing or not any(isinstance(obj, Item) for obj in session.new):
+            return
+        racing = True
+        store(engine, [entry("b", title="Written by the other process")])
+
+    with Session(engine) as session:
+        event.listen(session, "before_flush", other_process_inserts_first)
+        report = store_items(session, source_id="regione", items=[entry("a"), entry("b")], now=NOW)
+        session.commit()
+    stored = rows(engine)
+    assert sorted(row.guid for row in stored) == ["a", "b"]
+    assert {row.guid: row.title for row in stored}["b"] == "Item b"
+    assert (report.new, report.updated) == (1, 1)
+    kinds = sorted(kind for _, kind, _, _ in history(engine))
+    assert kinds == ["created", "created", "title_changed"]
+
+
+def test_many_rounds_many_sources_stay_consistent(engine: Engine) -> None:
+    for round_number in range(3):
+        for source in ("s1", "s2", "s3"):
+            report = store(engine, [entry(f"{source}-{n}", source_id=source) for n in range(20)])
+            assert report.new == (20 if round_number == 0 else 0)
+    assert len(rows(engine)) == 60
