@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     login_rate_per_minute: int = Field(5, description="Admin login attempts per client IP per minute.")
     subscribe_rate_per_minute: int = Field(10, description="Subscribe requests per client IP per minute.")
     token_rate_per_minute: int = Field(30, description="Token link requests (confirm, unsubscribe) per IP/min.")
+    admin_page_size: int = Field(50, description="Rows per page in the admin console's lists.")
+    review_low_confidence_margin: float = Field(
+        1.5, description="Review queue: items whose best score is under classify_threshold × this."
+    )
     web_page_size: int = Field(20, description="Items per page of the public archive and the JSON API.")
     web_count_cap: int = Field(1000, description="Archive counts stop here (\"more than N\") to stay cheap.")
     web_max_page: int = Field(500, description="Deepest archive/API page served (OFFSET stays bounded).")

@@ -1,0 +1,45 @@
+"""`watcher admin create USERNAME [--password-stdin] [--email E]`: create or reset an admin account."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+from watcher.cli.common import fail, settings_or_exit
+from watcher.db import get_engine
+from watcher.web.admin.auth import MAX_PASSWORD_LENGTH, AdminAccountError, create_admin
+
+admin_app = typer.Typer(help="Admin console accounts.", no_args_is_help=True)
+
+
+@admin_app.command("create")
+def create(
+    username: Annotated[str, typer.Argument(help="Login name (letters, digits, . _ @ -).")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
+    ] = False,
+    email: Annotated[str | None, typer.Option(help="Address for 'send me a test' digests.")] = None,
+) -> None:
+    """Create an admin account (or set a new password for an existing one)."""
+    settings = settings_or_exit()
+    if password_stdin:
+        password = sys.stdin.readline(MAX_PASSWORD_LENGTH + 1).rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with Session(get_engine(settings.resolved_database_url())) as session:
+            user = create_admin(session, username=username, password=password, email=email)
+    except AdminAccountError as error:
+        fail(str(error))
+    except SQLAlchemyError as error:
+        fail(f"cannot write the admin account ({type(error).__name__}); has `watcher db upgrade` run?")
+    typer.echo(f"admin {user.username!r} ready (id {user.id}); sign in at {settings.base_url}/admin/login")
+
+
+def register_admin(app: typer.Typer) -> None:
+    """Add the ``admin`` command group (called from ``watcher.cli.web.register``)."""
+    app.add_typer(admin_app, name="admin")
