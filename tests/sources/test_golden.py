@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.sources.cases import CASES, TODAY, Case, make_adapter
-from tests.sources.golden import check_golden
+from tests.sources.golden import LOOPBACK, check_golden, serialise
 from tests.support.http_server import LoopbackServer, Reply, Request
 from watcher.fetch.client import Fetcher
 from watcher.fetch.result import Validators
@@ -41,12 +41,8 @@ async def test_golden_through_loopback(case: Case, http_server: LoopbackServer) 
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_pure_parser_agrees_with_collect(case: Case, tmp_path: object) -> None:
+def test_pure_parser_agrees_with_collect(case: Case) -> None:
     """The parse functions alone give the same drafts (they are what other code may call directly)."""
-    from pathlib import Path
-
-    from tests.sources.golden import LOOPBACK, serialise
-
     origin = "http://127.0.0.1:1"
     source = case.source_config(origin)
     url = origin + case.route
@@ -64,6 +60,6 @@ def test_pure_parser_agrees_with_collect(case: Case, tmp_path: object) -> None:
         drafts, warnings = grantstenders.parse_reference_file(
             case.dir / case.input, source=source, today=TODAY
         )
-    expected = json.loads((Path(case.dir) / "expected.json").read_text(encoding="utf-8"))
+    expected = json.loads((case.dir / "expected.json").read_text(encoding="utf-8"))
     got = json.loads(serialise(drafts, warnings, origin=origin))
     assert got == expected, f"pure parser differs from collect() for {case.name} ({LOOPBACK})"
