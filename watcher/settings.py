@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     feed_max_entries: int = Field(50, description="Entries in an Atom feed.")
     calendar_max_events: int = Field(10_000, description="Events in one iCalendar feed at most.")
     calendar_past_days: int = Field(90, description="Calendar feeds include deadlines/events this far back.")
+    form_text_max_chars: int = Field(1000, description="Longest text field accepted in public forms.")
 
     # --- fetching ----------------------------------------------------------------------------
     allow_private_networks: bool = Field(
@@ -96,10 +97,19 @@ class Settings(BaseSettings):
     # --- classification ----------------------------------------------------------------------
     classify_threshold: float = Field(3.0, description="Minimum score for an ecosystem to be assigned.")
     classify_relative_threshold: float = Field(
-        0.35, description="An ecosystem must score at least this share of the best one."
+        0.3, description="An ecosystem must score at least this share of the best one."
     )
     classify_max_ecosystems: int = Field(4, description="Most ecosystems assigned to one item.")
     classify_title_weight: float = Field(3.0, description="How much a title match outweighs a body match.")
+    classify_generic_min: float = Field(
+        6.0, description="Cluster-policy cue score above which an item counts as about cluster policy in general."
+    )
+    classify_generic_threshold: float = Field(
+        5.5, description="Minimum ecosystem score for an item about cluster policy in general."
+    )
+    classify_kind_threshold: float = Field(3.0, description="Minimum cue score for the call/event kinds.")
+    classify_max_text_chars: int = Field(20_000, description="Characters of body text the classifier reads.")
+    classify_closing_soon_days: int = Field(14, description="Days before a deadline an item is closing soon.")
 
     # --- normalisation and storage -----------------------------------------------------------
     title_max_length: int = Field(500, description="Longest stored title; longer ones are cut at a word.")

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
-from watcher.classify.matcher import Entry, Hit
+from watcher.classify.matcher import Entry, Hit, normalise
 
 
 def repetition_factor(count: int) -> float:
@@ -28,16 +28,19 @@ class Evidence:
     body: dict[tuple[str, str], Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     body_entries: dict[str, Entry] = field(default_factory=dict)
     first_seen: dict[tuple[str, str], int] = field(default_factory=dict)
+    surface: dict[str, str] = field(default_factory=dict)
 
     def add_title(self, hits: list[Hit]) -> None:
         for hit in hits:
             for entry in hit.entries:
+                self.surface.setdefault(entry.term, normalise(hit.text))
                 self.title[(entry.group, entry.key)][entry.term] = entry
                 self.first_seen.setdefault((entry.group, entry.key), hit.start - 1_000_000)
 
     def add_body(self, hits: list[Hit]) -> None:
         for hit in hits:
             for entry in hit.entries:
+                self.surface.setdefault(entry.term, normalise(hit.text))
                 self.body[(entry.group, entry.key)][entry.term] += 1
                 self.body_entries[entry.term + "\x00" + entry.group + "\x00" + entry.key] = entry
                 self.first_seen.setdefault((entry.group, entry.key), hit.start)
@@ -54,10 +57,15 @@ class Evidence:
         for term, entry in self.title.get((group, key), {}).items():
             contributions[term] = entry.weight * title_weight
         for term, count in self.body.get((group, key), Counter()).items():
-            entry = self.body_entries[term + "\x00" + group + "\x00" + key]
+            entry = self.entry(term, group, key)
             contributions[term] = contributions.get(term, 0.0) + entry.weight * repetition_factor(count)
         ranked = sorted(contributions.items(), key=lambda pair: pair[1], reverse=True)
-        return sum(contributions.values()), [term for term, value in ranked if value > 0]
+        terms = [self.surface.get(term, term) for term, value in ranked if value > 0]
+        return sum(contributions.values()), list(dict.fromkeys(terms))
+
+    def entry(self, term: str, group: str, key: str) -> Entry:
+        """The entry behind a body term of ``(group, key)``."""
+        return self.body_entries[term + "\x00" + group + "\x00" + key]
 
     def in_title(self, group: str, key: str) -> bool:
         return bool(self.title.get((group, key)))

@@ -20,6 +20,8 @@ STRUCTURED_DEADLINE_BONUS = 6.0
 IDENTIFIER_BONUS = 3.0
 DEFAULT_KIND_BONUS = 2.0
 BODY_CAP = 9.0
+FUTURE_MIN = 2.0
+STRONG_CUE = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,16 +48,20 @@ def decide_kind(evidence: Evidence, facts: KindInputs, *, threshold: float) -> s
     """The item's kind; see the module docstring for the order of the rules."""
     if facts.administrative:
         return NEWS
-    past = evidence.body_count("kind", "past") + len(evidence.title.get(("kind", "past"), {}))
-    future = evidence.body_count("kind", "future") + len(evidence.title.get(("kind", "future"), {}))
-    is_past = facts.past_event_date or (past > 0 and future == 0 and not facts.upcoming_event_date)
+    past = evidence.score("kind", "past", title_weight=1.0)[0]
+    future = evidence.score("kind", "future", title_weight=1.0)[0]
+    is_past = facts.past_event_date or (past > 0 and past >= future)
     title_call, title_event = _title(evidence, CALL), _title(evidence, EVENT)
     if title_call > 0 and title_call >= title_event:
         return CALL
     if title_event > 0:
         return NEWS if is_past else EVENT
-    call = _body(evidence, CALL)
-    event = _body(evidence, EVENT) + (2.0 if future else 0.0)
+    call = body_call = _body(evidence, CALL)
+    strong_call = any(
+        entry.weight >= STRONG_CUE for (group, key), terms in evidence.body.items() if (group, key) == ("kind", CALL)
+        for entry in (evidence.entry(term, group, key) for term in terms)
+    )
+    event = _body(evidence, EVENT) + min(future, 3.0)
     if facts.has_structured_deadlines:
         call += STRUCTURED_DEADLINE_BONUS
     if facts.has_identifier:
@@ -64,10 +70,10 @@ def decide_kind(evidence: Evidence, facts: KindInputs, *, threshold: float) -> s
         call += DEFAULT_KIND_BONUS
     elif facts.default_kind == EVENT:
         event += DEFAULT_KIND_BONUS
-    announced = facts.upcoming_event_date or future > 0
+    announced = facts.upcoming_event_date or future >= FUTURE_MIN
     if event >= threshold and event > call and announced and not is_past:
         return EVENT
-    if call >= threshold:
+    if call >= threshold and (strong_call or call - body_call > 0):
         return CALL
     if event >= threshold and announced and not is_past:
         return EVENT

@@ -112,7 +112,9 @@ class _Side:
         key = self.key(spelling.rstrip("*"))
         if not key:
             raise TermError(f"empty term {entry.term!r} in {entry.group} {entry.key!r}")
-        (self.prefixes if wildcard else self.literal).setdefault(key, []).append(entry)
+        entries = (self.prefixes if wildcard else self.literal).setdefault(key, [])
+        if not any(known.group == entry.group and known.key == entry.key for known in entries):
+            entries.append(entry)  # one spelling counts once per group and key
 
     def compile(self) -> None:
         root = _Node()
