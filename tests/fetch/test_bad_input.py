@@ -68,7 +68,7 @@ def _stream_huge(*, declare_length: bool) -> Callable[[Request, BaseHTTPRequestH
         write_head(h, 200, headers)
         h.close_connection = True
         try:
-            for _ in range(HUGE // len(CHUNK)):
+            for _chunk in range(HUGE // len(CHUNK)):
                 h.wfile.write(CHUNK)
         except (BrokenPipeError, ConnectionResetError):
             pass
@@ -124,7 +124,7 @@ async def test_large_download_streams_to_disk_with_bounded_memory(
 
     def handler(_: Request, h: BaseHTTPRequestHandler) -> None:
         write_head(h, 200, {"Content-Length": str(total)})
-        for _ in range(total // len(CHUNK)):
+        for _chunk in range(total // len(CHUNK)):
             h.wfile.write(CHUNK)
 
     url = http_server.route("/big", handler=handler)

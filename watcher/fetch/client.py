@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +36,8 @@ from watcher.fetch.result import FetchResult, Validators
 from watcher.fetch.ssrf import GuardedBackend, parse_networks
 from watcher.settings import Settings, get_settings
 
-Files = dict[str, tuple[str | None, bytes, str]]
+# Mapping (covariant), so a dict literal of (None, bytes, str) parts type-checks as well.
+Files = Mapping[str, tuple[str | None, bytes, str]]
 Sink = Callable[[bytes], Any]
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
