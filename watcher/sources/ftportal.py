@@ -55,7 +55,8 @@ class FtPortalAdapter:
             )
             page_records, total = parse_search_payload(result.body)
             records.extend(page_records)
-            if not page_records or (total is not None and page * options.page_size >= total):
+            # count what arrived, not page * page_size: the API may serve fewer than asked per page
+            if not page_records or (total is not None and len(records) >= total):
                 break
         else:
             warnings.append(f"stopped after max_pages={options.max_pages}; more results were available")
