@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from watcher.settings import Settings
-from watcher.web.public import api, archive, errors, feeds
+from watcher.web.public import api, archive, errors, feeds, preferences, subscribe
 from watcher.web.templating import STATIC_DIR
 
 
@@ -21,3 +21,5 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(archive.router)
     app.include_router(feeds.router)
     app.include_router(api.router)
+    app.include_router(subscribe.build_router(settings))
+    app.include_router(preferences.build_router(settings))
