@@ -57,7 +57,6 @@ class Settings(BaseSettings):
     calendar_max_events: int = Field(10_000, description="Events in one iCalendar feed at most.")
     calendar_past_days: int = Field(90, description="Calendar feeds include deadlines/events this far back.")
     form_text_max_chars: int = Field(1000, description="Longest text field accepted in public forms.")
-    form_text_max_chars: int = Field(1000, description="Longest text field accepted in public forms.")
 
     # --- fetching ----------------------------------------------------------------------------
     allow_private_networks: bool = Field(
