@@ -73,14 +73,17 @@ class DatabaseLock:
     def acquire(self) -> None:
         """Take the lock or raise LockHeld with a message an operator can act on."""
         if not self.try_acquire():
+            where = self.engine.url.render_as_string(hide_password=True)
             raise LockHeld(
-                f"another scheduler already runs against {self.engine.url.render_as_string(hide_password=True)}"
+                f"another scheduler already runs against {where}"
                 " (only one may run per database); stop it or use `watcher serve` for the web app alone"
             )
 
     def release(self) -> None:
         if self._connection is not None:
-            self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _advisory_key(self.name)})
+            self._connection.execute(
+                text("SELECT pg_advisory_unlock(:key)"), {"key": _advisory_key(self.name)}
+            )
             self._connection.close()
             self._connection = None
         if self._file is not None:

@@ -1,0 +1,55 @@
+"""A loopback HTTP server process answering generated feeds with ETags (304 when unchanged)."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from feedgen import feed_xml
+
+
+def serve(host: str, port: int, items: int) -> None:
+    cache: dict[int, tuple[bytes, str]] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            try:
+                index = int(self.path.strip("/").split("/")[1].split(".")[0])
+            except (IndexError, ValueError):
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if index not in cache:
+                body = feed_xml(index, items, base=f"http://{host}:{port}")
+                cache[index] = (body, '"' + hashlib.md5(body).hexdigest() + '"')
+            body, etag = cache[index]
+            if self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    server.request_queue_size = 256
+    print("ready", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))

@@ -1,0 +1,24 @@
+"""Helpers every command module shares: loading settings and failing with a clear message."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+from pydantic import ValidationError
+
+from watcher.settings import Settings, get_settings
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print ``message`` to stderr and exit with ``code``."""
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def settings_or_exit() -> Settings:
+    """The settings, or a clear exit when the environment holds an invalid value."""
+    try:
+        return get_settings()
+    except ValidationError as error:
+        fail(f"invalid configuration: {error}")

@@ -1,0 +1,269 @@
+"""One polling round: fetch → adapter → normalise → classify → store, source by source.
+
+A source that fails records its error in its health row and the round carries on; nothing a
+source sends can stop the others or the process. Database writes happen in a worker thread so
+slow storage never stalls the fetches in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from watcher.classify import Classifier
+from watcher.classify.document import Classification, Document
+from watcher.db import get_engine
+from watcher.fetch import FetchError, HTTPStatusError, ParseError, Validators
+from watcher.fetch.backoff import next_poll_delay_s
+from watcher.fetch.client import Fetcher
+from watcher.models import SourceState
+from watcher.normalize import NormalizedItem, normalize
+from watcher.settings import Settings, get_settings
+from watcher.sources.base import Collected, adapter_for
+from watcher.sources.config import SourceConfig, load_sources
+from watcher.store import StoreReport, publish_events, store_items
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[["SourceOutcome"], None]
+
+
+@dataclass(slots=True)
+class SourceOutcome:
+    """What one source's round produced, for the summary table and the health row."""
+
+    source_id: str
+    ok: bool = False
+    not_modified: bool = False
+    seen: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    error: str | None = None
+    status: int | None = None
+    retry_after_s: float | None = None
+    warnings: list[str] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+
+@dataclass(slots=True)
+class RoundReport:
+    outcomes: list[SourceOutcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for outcome in self.outcomes if not outcome.ok)
+
+    @property
+    def new(self) -> int:
+        return sum(outcome.new for outcome in self.outcomes)
+
+    @property
+    def updated(self) -> int:
+        return sum(outcome.updated for outcome in self.outcomes)
+
+
+def select_sources(sources: Sequence[SourceConfig], source_ids: Sequence[str] | None) -> list[SourceConfig]:
+    """The sources to poll; unknown ids are a configuration error, not silence."""
+    if not source_ids:
+        return [source for source in sources if source.enabled]
+    by_id = {source.id: source for source in sources}
+    unknown = [source_id for source_id in source_ids if source_id not in by_id]
+    if unknown:
+        raise ValueError(f"unknown source id(s): {', '.join(unknown)}; see `watcher sources list`")
+    return [by_id[source_id] for source_id in source_ids]
+
+
+def _document_for(item: NormalizedItem, source: SourceConfig) -> Document:
+    return Document(
+        id=item.guid,
+        title=item.title,
+        text=item.text,
+        url=item.url,
+        language=item.language or None,
+        identifier=item.identifier,
+        published=item.published.date() if item.published else None,
+        deadlines=list(item.deadlines),
+        default_kind=item.kind_hint or source.kind,
+        programmes=list(item.programmes),
+    )
+
+
+def _classify_all(
+    classifier: Classifier, items: list[NormalizedItem], source: SourceConfig
+) -> list[tuple[NormalizedItem, Classification]]:
+    pairs = []
+    for item in items:
+        classification = classifier.classify(_document_for(item, source))
+        if item.event_date and not classification.event_date:
+            classification.event_date = item.event_date
+        pairs.append((item, classification))
+    return pairs
+
+
+class RoundRunner:
+    """Runs one round over a set of sources, sharing one fetcher, classifier and engine."""
+
+    def __init__(self, *, settings: Settings, engine: Engine, classifier: Classifier) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.classifier = classifier
+        # SQLite allows one writer: serialise our writes instead of fighting over the lock.
+        self._write_lock = asyncio.Lock()
+
+    async def run(
+        self, sources: Sequence[SourceConfig], *, progress: ProgressCallback | None = None
+    ) -> RoundReport:
+        report = RoundReport()
+        states = await asyncio.to_thread(self._load_states, [source.id for source in sources])
+        async with Fetcher(self.settings) as fetcher:
+
+            async def one(source: SourceConfig) -> None:
+                outcome = await self.poll_one(source, fetcher, states[source.id])
+                report.outcomes.append(outcome)
+                if progress:
+                    progress(outcome)
+
+            await asyncio.gather(*(one(source) for source in sources))
+        order = {source.id: index for index, source in enumerate(sources)}
+        report.outcomes.sort(key=lambda outcome: order[outcome.source_id])
+        return report
+
+    def _load_states(self, source_ids: list[str]) -> dict[str, Validators]:
+        with Session(self.engine) as session:
+            rows = session.exec(select(SourceState).where(SourceState.source_id.in_(source_ids))).all()  # type: ignore[attr-defined]
+            known = {row.source_id: Validators(row.etag, row.last_modified) for row in rows}
+        return {source_id: known.get(source_id, Validators()) for source_id in source_ids}
+
+    async def poll_one(self, source: SourceConfig, fetcher: Fetcher, validators: Validators) -> SourceOutcome:
+        outcome = SourceOutcome(source.id)
+        started = asyncio.get_running_loop().time()
+        collected: Collected | None = None
+        try:
+            collected = await adapter_for(source).collect(source, fetcher, validators)
+            outcome.not_modified = collected.not_modified
+            outcome.warnings = list(collected.warnings)
+            outcome.seen = len(collected.drafts)
+            pairs = await asyncio.to_thread(self._prepare, collected, source)
+            async with self._write_lock:
+                stored = await asyncio.to_thread(self._store, source.id, pairs)
+            outcome.new, outcome.updated, outcome.unchanged = stored.new, stored.updated, stored.unchanged
+            outcome.ok = True
+        except HTTPStatusError as error:
+            outcome.error, outcome.status, outcome.retry_after_s = (
+                str(error),
+                error.status,
+                error.retry_after_s,
+            )
+        except (FetchError, ParseError) as error:
+            outcome.error = f"{type(error).__name__}: {error}"
+        except Exception as error:  # an adapter bug must not end the round
+            log.warning("source %s failed unexpectedly:\n%s", source.id, traceback.format_exc())
+            outcome.error = f"unexpected {type(error).__name__}: {error}"
+        outcome.elapsed_s = asyncio.get_running_loop().time() - started
+        async with self._write_lock:
+            await asyncio.to_thread(self._record_health, source, outcome, collected)
+        return outcome
+
+    def _prepare(
+        self, collected: Collected, source: SourceConfig
+    ) -> list[tuple[NormalizedItem, Classification]]:
+        items: list[NormalizedItem] = []
+        for draft in collected.drafts:
+            try:
+                items.append(normalize(draft))
+            except Exception as error:  # one bad item must not cost the others
+                collected.warnings.append(f"item {draft.guid!r} skipped: {type(error).__name__}: {error}")
+        return _classify_all(self.classifier, items, source)
+
+    def _store(self, source_id: str, pairs: list[tuple[NormalizedItem, Classification]]) -> StoreReport:
+        if not pairs:
+            return StoreReport()
+        with Session(self.engine, expire_on_commit=False) as session:
+            report = store_items(session, source_id=source_id, items=pairs)
+            session.commit()
+        publish_events(report)
+        return report
+
+    def _record_health(
+        self, source: SourceConfig, outcome: SourceOutcome, collected: Collected | None
+    ) -> None:
+        now = datetime.now(UTC)
+        with Session(self.engine) as session:
+            state = session.get(SourceState, source.id) or SourceState(source_id=source.id)
+            state.last_attempt_at = now
+            if outcome.ok:
+                state.last_success_at = now
+                state.consecutive_failures = 0
+                state.last_error = None
+                state.items_last_round = outcome.seen
+                state.items_seen += outcome.new
+                if collected is not None and not collected.not_modified:
+                    state.etag = collected.validators.etag
+                    state.last_modified = collected.validators.last_modified
+            else:
+                state.consecutive_failures += 1
+                state.last_error = (outcome.error or "unknown error")[:2000]
+            state.last_status = outcome.status
+            delay = next_poll_delay_s(
+                interval_s=source.interval_s,
+                consecutive_failures=state.consecutive_failures,
+                retry_after_s=outcome.retry_after_s,
+                settings=self.settings,
+            )
+            jitter = random.uniform(0, self.settings.poll_jitter_s)
+            state.next_poll_at = now + timedelta(seconds=delay + jitter)
+            session.add(state)
+            session.commit()
+
+
+def due_source_ids(engine: Engine, sources: Sequence[SourceConfig], *, now: datetime) -> list[str]:
+    """Enabled sources whose next poll time has come (never-polled sources are due at once)."""
+    with Session(engine) as session:
+        states = {row.source_id: row for row in session.exec(select(SourceState)).all()}
+    due = []
+    for source in sources:
+        state = states.get(source.id)
+        if not source.enabled or (state is not None and not state.enabled):
+            continue
+        next_poll = state.next_poll_at if state else None
+        if next_poll is not None and next_poll.tzinfo is None:
+            next_poll = next_poll.replace(tzinfo=UTC)
+        if next_poll is None or next_poll <= now:
+            due.append(source.id)
+    return due
+
+
+async def poll_sources(
+    settings: Settings | None = None,
+    *,
+    source_ids: Sequence[str] | None = None,
+    progress: ProgressCallback | None = None,
+) -> RoundReport:
+    """Poll the given sources (default: every enabled one) once."""
+    settings = settings or get_settings()
+    sources = select_sources(load_sources(settings.sources), source_ids)
+    runner = RoundRunner(
+        settings=settings,
+        engine=get_engine(settings.resolved_database_url()),
+        classifier=Classifier.from_settings(settings),
+    )
+    return await runner.run(sources, progress=progress)
+
+
+def poll_sources_sync(
+    settings: Settings | None = None,
+    *,
+    source_ids: Sequence[str] | None = None,
+    progress: ProgressCallback | None = None,
+) -> RoundReport:
+    """Blocking wrapper for CLI, admin "poll now" and the scheduler thread."""
+    return asyncio.run(poll_sources(settings, source_ids=source_ids, progress=progress))
