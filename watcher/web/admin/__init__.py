@@ -10,10 +10,11 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 
 from watcher.settings import Settings
-from watcher.web.admin import auth, dashboard, items
+from watcher.web.admin import auth, csvio, dashboard, items, outbox, preview, sources, subscribers, topics
 from watcher.web.security import verify_csrf
 
-SECTIONS = (dashboard, items)
+# csvio before subscribers: its fixed paths (/subscribers/export.csv) must win over /subscribers/{id}.
+SECTIONS = (dashboard, sources, items, csvio, preview, subscribers, topics, outbox)
 
 
 def install(app: FastAPI, settings: Settings) -> None:
