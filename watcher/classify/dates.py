@@ -70,7 +70,7 @@ _NUMERIC = re.compile(
 _NUMERIC_DASH = re.compile(rf"(?<![\w.,/-])(?P<d1>{_DAY})-(?P<m>1[0-2]|0?[1-9])-(?P<y>{_YEAR})(?![\d-])")
 
 _DEADLINE_CUE = re.compile(
-    r"scadenz[ae]|scade\b|scadrà|entro\b|termine|non oltre|data limite|fino al|deadline|due (?:by|on)"
+    r"scadenz[ae]|scade\b|scadrà|entro\b|termine|chiusura|chiude\b|non oltre|data limite|fino al|deadline|due (?:by|on)"
     r"|clos(?:es|ing|e)\b|closing date|submi(?:t|ssion)|apply by|applications? by|cut[\s-]?off|until\b"
     r"|date limite|jusqu['’]au|clôture|avant le|frist|einsendeschluss|bewerbungsschluss|bis zum|bis spätestens"
     r"|plazo|fecha l[ií]mite|hasta el|presentazione delle domande|domande",

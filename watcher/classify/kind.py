@@ -52,7 +52,10 @@ def decide_kind(evidence: Evidence, facts: KindInputs, *, threshold: float) -> s
     future = evidence.score("kind", "future", title_weight=1.0)[0]
     is_past = facts.past_event_date or (past > 0 and past >= future)
     title_call, title_event = _title(evidence, CALL), _title(evidence, EVENT)
-    if title_call > 0 and title_call >= title_event:
+    if title_call > 0 and title_event > 0:
+        # "Webinar: how to apply to the calls": an upcoming dated event is an event
+        return EVENT if facts.upcoming_event_date and not is_past else CALL
+    if title_call > 0:
         return CALL
     if title_event > 0:
         return NEWS if is_past else EVENT

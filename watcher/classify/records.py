@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from watcher.classify.dates import to_brussels_date
 from watcher.classify.document import Classification, Document
+
+if TYPE_CHECKING:
+    from watcher.classify.classifier import Classifier
 
 
 class RecordError(ValueError):
@@ -83,3 +87,25 @@ def classification_record(doc_id: str, result: Classification) -> dict[str, Any]
 
 def dumps(record: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+def classify_stream(lines: Iterable[str], out: TextIO, err: TextIO, classifier: Classifier) -> int:
+    """Classify JSON lines; bad lines go to ``err`` as JSON errors. Returns the number of bad lines."""
+    bad = 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            doc = document_from_record(json.loads(line))
+        except (json.JSONDecodeError, RecordError) as error:
+            bad += 1
+            print(dumps({"line": number, "error": f"{type(error).__name__}: {error}"}), file=err)
+            continue
+        try:
+            result = classifier.classify(doc)
+        except Exception as error:  # one odd item must not stop the stream; report it and go on
+            bad += 1
+            print(dumps({"line": number, "id": doc.id, "error": f"{type(error).__name__}: {error}"}), file=err)
+            continue
+        print(dumps(classification_record(doc.id, result)), file=out)
+    return bad

@@ -28,12 +28,15 @@ def _text_deadlines(mentions: list[Mention], reference: date) -> tuple[list[date
     deadlines: list[date] = []
     opening = None
     for mention in mentions:
-        if not mention.deadline_cue:
+        if not (mention.deadline_cue or mention.opening_cue):
             continue
         resolved = mention.resolve(reference, prefer_future=True)
         if resolved is None:
             continue
         first, last = resolved
+        if mention.opening_cue and mention.end_day is None:
+            opening = opening or first  # "dal 15 febbraio ... entro il 30 aprile": an opening day
+            continue
         if mention.end_day is not None:
             opening = opening or first
         deadlines.append(last)

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Iterable
 from pathlib import Path
-from typing import TextIO
 
 import typer
 
 from watcher.classify.classifier import Classifier
 from watcher.classify.evaluation import evaluate, render
-from watcher.classify.records import RecordError, classification_record, document_from_record, dumps
+from watcher.classify.records import classify_stream, dumps
 from watcher.classify.taxonomy import TaxonomyError
 
 
@@ -23,22 +20,6 @@ def _classifier() -> Classifier:
     except (TaxonomyError, OSError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
-
-
-def classify_stream(lines: Iterable[str], out: TextIO, err: TextIO, classifier: Classifier) -> int:
-    """Classify JSON lines; bad lines go to ``err`` as JSON errors. Returns the number of bad lines."""
-    bad = 0
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            doc = document_from_record(json.loads(line))
-        except (json.JSONDecodeError, RecordError) as error:
-            bad += 1
-            print(dumps({"line": number, "error": f"{type(error).__name__}: {error}"}), file=err)
-            continue
-        print(dumps(classification_record(doc.id, classifier.classify(doc))), file=out)
-    return bad
 
 
 def register(app: typer.Typer) -> None:
