@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, date, datetime
-from email.message import EmailMessage
 from email import message_from_bytes, policy
+from email.message import EmailMessage
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -40,6 +40,7 @@ def make_item(session: Session, **values: Any) -> Item:
     session.add(item)
     session.commit()
     session.refresh(item)
+    session.expunge(item)  # keep its loaded values readable after later commits
     return item
 
 
@@ -53,8 +54,13 @@ def make_subscriber(
     **prefs: Any,
 ) -> Subscriber:
     subscriber = service.subscribe(
-        session, email=email, name=name, language=language, preferences=PreferencesInput(**prefs),
-        origin="test", confirmed=True,
+        session,
+        email=email,
+        name=name,
+        language=language,
+        preferences=PreferencesInput(**prefs),
+        origin="test",
+        confirmed=True,
     )
     subscriber.created_at = joined
     subscriber.confirmed_at = joined

@@ -43,14 +43,24 @@ def test_feed_title_cannot_inject_headers(sqlite_engine: Engine) -> None:
 def test_bulk_headers(sqlite_engine: Engine) -> None:
     with Session(sqlite_engine) as session:
         subscriber = make_subscriber(session, name="Anna Bianchi")
-        message = build_message(subscriber=subscriber, message_key="k", subject="Hello · ciao",
-                                text="t", html="<p>h</p>", bulk=True)
+        message = build_message(
+            subscriber=subscriber,
+            message_key="k",
+            subject="Hello · ciao",
+            text="t",
+            html="<p>h</p>",
+            bulk=True,
+        )
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     unsubscribe = str(message["List-Unsubscribe"])
-    assert unsubscribe.startswith("<http://127.0.0.1:8000/u/") and "<mailto:noreply@clusterwatch.local?" in unsubscribe
+    assert (
+        unsubscribe.startswith("<http://127.0.0.1:8000/u/")
+        and "<mailto:noreply@clusterwatch.local?" in unsubscribe
+    )
     assert message["List-Id"] and message["Message-ID"] == message_id(subscriber.id, "k")
     assert str(message["To"]) == "Anna Bianchi <reader@example.org>"
     assert message["From"] and message["Date"]
-    transactional = build_message(subscriber=subscriber, message_key="confirm:1", subject="s", text="t",
-                                  html="h", bulk=False)
+    transactional = build_message(
+        subscriber=subscriber, message_key="confirm:1", subject="s", text="t", html="h", bulk=False
+    )
     assert transactional["List-Unsubscribe"] is None

@@ -12,9 +12,16 @@ from watcher.models import Item
 
 def item(**values: object) -> Item:
     defaults: dict[str, object] = {
-        "id": 1, "source_id": "s", "guid": "g", "url": "https://x.eu/1", "fingerprint": "f",
-        "title": "Call for SMEs in digital health", "text": "Support for hospitals and clinics.",
-        "kind": "call", "ecosystems": ["health", "digital"], "language": "en",
+        "id": 1,
+        "source_id": "s",
+        "guid": "g",
+        "url": "https://x.eu/1",
+        "fingerprint": "f",
+        "title": "Call for SMEs in digital health",
+        "text": "Support for hospitals and clinics.",
+        "kind": "call",
+        "ecosystems": ["health", "digital"],
+        "language": "en",
         "first_seen_at": datetime(2026, 11, 20, tzinfo=UTC),
     }
     defaults.update(values)
@@ -85,7 +92,9 @@ def test_hidden_and_mirrors_are_never_sent() -> None:
 
 
 def test_topics_add_to_own_preferences() -> None:
-    topic = Topic(id=3, name="Eurocluster calls — Health", filters={"ecosystems": ["health"], "kinds": ["call"]})
+    topic = Topic(
+        id=3, name="Eurocluster calls — Health", filters={"ecosystems": ["health"], "kinds": ["call"]}
+    )
     prefs = PreferencesInput(ecosystems=["tourism"])
     match = explain(prefs, item(), [topic])
     assert match.included and "topic 'Eurocluster calls — Health' matches" in match.reasons

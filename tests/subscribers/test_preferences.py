@@ -9,7 +9,9 @@ from subscribers.preferences import ECOSYSTEM_SLUGS, InvalidEmail, PreferencesIn
 
 
 def test_fourteen_stable_slugs() -> None:
-    assert len(ECOSYSTEM_SLUGS) == 14 and "health" in ECOSYSTEM_SLUGS and "proximity-social" in ECOSYSTEM_SLUGS
+    assert (
+        len(ECOSYSTEM_SLUGS) == 14 and "health" in ECOSYSTEM_SLUGS and "proximity-social" in ECOSYSTEM_SLUGS
+    )
 
 
 def test_defaults_mean_everything_weekly_with_two_reminders() -> None:
@@ -20,8 +22,12 @@ def test_defaults_mean_everything_weekly_with_two_reminders() -> None:
 
 def test_form_strings_are_split_deduplicated_and_ordered() -> None:
     prefs = PreferencesInput(
-        ecosystems="Health, digital,health", kinds=["news", "call"], countries="it, fr",
-        content_languages=["IT"], include_keywords=" AI ;  ai; robotics ", reminder_lead_days="3,14,7",
+        ecosystems="Health, digital,health",
+        kinds=["news", "call"],
+        countries="it, fr",
+        content_languages=["IT"],
+        include_keywords=" AI ;  ai; robotics ",
+        reminder_lead_days="3,14,7",
     )
     assert prefs.ecosystems == ["digital", "health"]
     assert prefs.kinds == ["call", "news"]
@@ -73,7 +79,8 @@ def test_email_is_normalised(raw: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", ["", "plainaddress", "a@b", "two@@example.org", "x@example.org\r\nBcc: y@evil.org", "a b@example.org"]
+    "raw",
+    ["", "plainaddress", "a@b", "two@@example.org", "x@example.org\r\nBcc: y@evil.org", "a b@example.org"],
 )
 def test_invalid_email_raises(raw: str) -> None:
     with pytest.raises(InvalidEmail):

@@ -31,8 +31,15 @@ def test_purpose_mismatch_is_invalid() -> None:
         read_token(make_token(42, "unsubscribe"), "confirm")
 
 
-@pytest.mark.parametrize("mutate", [lambda s: s[:-2] + ("AA" if not s.endswith("AA") else "BB"),
-                                    lambda s: "x" + s, lambda s: "", lambda s: "not.a.token"])
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda s: s[:-2] + ("AA" if not s.endswith("AA") else "BB"),
+        lambda s: "x" + s,
+        lambda s: "",
+        lambda s: "not.a.token",
+    ],
+)
 def test_tampered_token_is_invalid(mutate: object) -> None:
     token = make_token(42, "preferences")
     with pytest.raises(TokenInvalid):

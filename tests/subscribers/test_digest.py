@@ -1,0 +1,173 @@
+"""Digest content: grouped by kind then ecosystem, closing soon, updates, notes, and a telling subject."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from subscribers.digest import build_digest, preview, render_digest
+from tests.subscribers.factories import day, make_item, make_subscriber
+from watcher.models import ItemEvent
+from watcher.settings import get_settings
+
+NOW = datetime(2026, 11, 23, 7, 5, tzinfo=UTC)  # Monday 23 Nov 2026, 08:05 in Rome
+NEW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+OLD = datetime(2026, 10, 1, tzinfo=UTC)
+
+
+def seed(session: Session) -> None:
+    make_item(
+        session, title="Health call A", ecosystems=["health"], deadline=day("2026-11-28"), first_seen_at=NEW
+    )
+    make_item(
+        session,
+        title="Health call B",
+        ecosystems=["health", "digital"],
+        deadline=day("2026-12-20"),
+        first_seen_at=NEW,
+    )
+    make_item(session, title="Health call C", ecosystems=["health"], deadline=None, first_seen_at=NEW)
+    make_item(session, title="Tourism call", ecosystems=["tourism"], first_seen_at=NEW)
+    make_item(
+        session,
+        title="Info day on health",
+        kind="event",
+        ecosystems=["health"],
+        event_date=day("2026-12-03"),
+        first_seen_at=NEW,
+    )
+    make_item(session, title="Mirror of call A", ecosystems=["health"], story_id=1, first_seen_at=NEW)
+    make_item(session, title="Hidden call", ecosystems=["health"], hidden=True, first_seen_at=NEW)
+    make_item(
+        session,
+        title="Old call closing",
+        ecosystems=["health"],
+        deadline=day("2026-12-01"),
+        first_seen_at=OLD,
+    )
+    extended = make_item(
+        session, title="Extended call", ecosystems=["health"], deadline=day("2027-01-15"), first_seen_at=OLD
+    )
+    session.add(
+        ItemEvent(
+            item_id=extended.id or 0,
+            kind="deadline_changed",
+            old_value="2026-12-10",
+            new_value="2027-01-15",
+            at=NEW,
+        )
+    )
+    make_item(
+        session,
+        title="Pinned news",
+        kind="news",
+        ecosystems=["health"],
+        pinned=True,
+        editor_note="Worth a look for hospitals.",
+        first_seen_at=OLD,
+        updated_at=NEW,
+    )
+    session.commit()
+
+
+def test_digest_groups_and_subject_in_english(engine: Engine) -> None:
+    with Session(engine) as session:
+        seed(session)
+        subscriber = make_subscriber(session, ecosystems=["health"], name="Anna")
+        digest = build_digest(session, subscriber, now=NOW)
+        assert digest is not None
+        assert [k.kind for k in digest.kinds] == ["call", "event"]
+        calls = digest.kinds[0]
+        assert [g.title for g in calls.groups] == ["Health"]
+        assert [i["title"] for i in calls.groups[0].items] == [
+            "Health call A",
+            "Health call B",
+            "Health call C",
+        ]
+        assert [i["title"] for i in digest.closing_soon] == ["Health call A", "Old call closing"]
+        assert [u.item["title"] for u in digest.updates] == ["Extended call"]
+        assert digest.updates[0].text == "Deadline changed: 10 Dec 2026 → 15 Jan 2027"
+        assert [i["title"] for i in digest.editor_notes] == ["Pinned news"]
+        assert (
+            digest.subject
+            == "3 new calls in Health, 1 new event in Health · 2 close within 8 days · 1 update"
+        )
+        message = render_digest(digest, subscriber)
+    text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    html = message.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
+    assert "Hello Anna," in text and "Mirror of call A" not in text and "Hidden call" not in text
+    assert text.index("== Calls ==") < text.index("== Events ==") < text.index("== Closing soon ==")
+    assert "Worth a look for hospitals." in text and "/calendar/item/" in text
+    assert 'style="' in html and "<style" not in html.split("<body")[1]  # CSS inlined
+    assert "calendar.google.com/calendar/render?action=TEMPLATE" in html
+    assert "/u/" in html and "/preferences/" in html
+
+
+def test_digest_in_italian_and_one_closing(engine: Engine) -> None:
+    with Session(engine) as session:
+        make_item(
+            session,
+            title="Bando salute",
+            ecosystems=["health"],
+            deadline=day("2026-11-28"),
+            first_seen_at=NEW,
+        )
+        make_item(session, title="Bando salute 2", ecosystems=["health"], first_seen_at=NEW)
+        make_item(session, title="Bando salute 3", ecosystems=["health"], first_seen_at=NEW)
+        subscriber = make_subscriber(session, language="it", ecosystems=["health"])
+        digest = build_digest(session, subscriber, now=NOW)
+        assert digest is not None
+        assert digest.subject == "3 nuovi bandi · Salute · 1 scade tra 5 giorni"
+        assert [k.title for k in digest.kinds] == ["Bandi"]
+        text = render_digest(digest, subscriber).get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Buongiorno," in text and "Scadenza: 28 nov 2026" in text and "Annulla l'iscrizione" in text
+
+
+def test_several_ecosystems_are_grouped_and_subject_has_no_single_ecosystem(engine: Engine) -> None:
+    with Session(engine) as session:
+        make_item(session, title="D", ecosystems=["digital"], first_seen_at=NEW)
+        make_item(session, title="H", ecosystems=["health"], first_seen_at=NEW)
+        make_item(session, title="X", ecosystems=[], first_seen_at=NEW)
+        subscriber = make_subscriber(session)
+        digest = build_digest(session, subscriber, now=NOW)
+        assert digest is not None
+        assert [g.title for g in digest.kinds[0].groups] == ["Digital", "Health", "Other"]
+        assert digest.subject == "3 new calls"
+
+
+def test_nothing_new_means_no_digest_unless_configured(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Session(engine) as session:
+        make_item(session, title="Tourism", ecosystems=["tourism"], first_seen_at=NEW)
+        make_item(session, title="Old", ecosystems=["health"], first_seen_at=OLD)
+        subscriber = make_subscriber(session, ecosystems=["health"])
+        assert build_digest(session, subscriber, now=NOW) is None
+        monkeypatch.setenv("WATCHER_SEND_EMPTY_DIGEST", "true")
+        get_settings.cache_clear()
+        digest = build_digest(session, subscriber, now=NOW)
+        assert digest is not None and digest.is_empty and digest.subject == "Nothing new this week"
+
+
+def test_new_since_last_digest_only(engine: Engine) -> None:
+    with Session(engine) as session:
+        make_item(session, title="Before", first_seen_at=datetime(2026, 11, 18, tzinfo=UTC))
+        make_item(session, title="After", first_seen_at=datetime(2026, 11, 21, tzinfo=UTC))
+        subscriber = make_subscriber(session)
+        subscriber.last_digest_at = datetime(2026, 11, 19, tzinfo=UTC)
+        digest = build_digest(session, subscriber, now=NOW)
+        assert digest is not None
+        assert [i["title"] for g in digest.kinds[0].groups for i in g.items] == ["After"]
+
+
+def test_preview_never_sends(engine: Engine) -> None:
+    with Session(engine) as session:
+        subscriber = make_subscriber(session, "Preview@Example.org")
+        subject, text, html = preview(session, "preview@example.org", NOW)
+        assert subject == "Nothing new this week" and "Nothing new this time." in text and "<html" in html
+        with pytest.raises(LookupError):
+            preview(session, "nobody@example.org", NOW)
+        assert subscriber.last_digest_key is None
