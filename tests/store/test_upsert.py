@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from tests.store.factory import NOW, entry, history, rows, store
 from watcher.models import Correction, Item
+from watcher.store import store_items
 
 
 @contextmanager
@@ -180,3 +181,18 @@ def test_quiet_changes_are_written_without_bumping_updated_at(engine: Engine) ->
     [row] = rows(engine)
     assert row.scores == {"digital": 9.0} and row.updated_at == NOW
     assert (report.updated, report.unchanged, report.events) == (0, 1, [])
+
+
+def test_batch_source_wins_and_naive_now_is_utc(engine: Engine) -> None:
+    item, result = entry("a", source_id="typo-source")
+    with Session(engine) as session:
+        store_items(session, source_id="regione", items=[(item, result)], now=NOW.replace(tzinfo=None))
+        session.commit()
+    [row] = rows(engine)
+    assert row.source_id == "regione" and row.first_seen_at == NOW
+
+
+def test_empty_batch_is_a_no_op(engine: Engine) -> None:
+    with Session(engine) as session:
+        report = store_items(session, source_id="regione", items=[], now=NOW)
+    assert (report.new, report.updated, report.unchanged, report.item_ids) == (0, 0, 0, [])

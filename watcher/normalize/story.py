@@ -8,9 +8,8 @@ distinctive title. Text that mentions several topics is ambiguous (a newsletter)
 from __future__ import annotations
 
 import hashlib
+import html
 import re
-
-from bs4 import BeautifulSoup
 
 from watcher.normalize.fingerprint import title_key
 from watcher.normalize.url import canonical_url
@@ -19,6 +18,7 @@ STORY_KEY_MAX = 300
 # F&T topic ids: upper-case segments, a year, more segments (HORIZON-CL4-2025-04-DATA-03,
 # SMP-COSME-2025-CLUSTER-01, HORIZON-JU-CHIPS-2025-IA-LEAI-two-stage).
 TOPIC_ID = re.compile(r"(?<![\w-])[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-(?:19|20)\d\d(?:-[A-Za-z0-9]+)+(?![\w])")
+_HREF = re.compile(r'<a\s[^>]*?href="([^"]*)"')
 _TOPIC_PATH = re.compile(r"/topic-details/([A-Za-z0-9][A-Za-z0-9._-]+)", re.IGNORECASE)
 # Pages that are one call each: F&T details pages and the usual "open call"/"bando" page shapes.
 CALL_PAGE = (
@@ -59,12 +59,14 @@ def is_call_page(url: str) -> bool:
 
 
 def linked_call_page(content_html: str) -> str | None:
-    """The one call page an item links to; None when it links to none or to several."""
-    if "href" not in content_html:
-        return None
+    """The one call page an item links to; None when it links to none or to several.
+
+    ``content_html`` is the sanitizer's output, whose attributes are always double-quoted, so a
+    regular expression reads its links reliably without parsing the markup a second time.
+    """
     pages = set()
-    for anchor in BeautifulSoup(content_html, "lxml").find_all("a", href=True):
-        url = canonical_url(str(anchor["href"]))
+    for href in _HREF.findall(content_html):
+        url = canonical_url(html.unescape(href))
         if is_call_page(url):
             pages.add(url)
     return pages.pop() if len(pages) == 1 else None

@@ -11,18 +11,20 @@ import html as htmllib
 import re
 import unicodedata
 
-from bs4 import BeautifulSoup, Comment
+from bs4 import BeautifulSoup
 
 from watcher.settings import get_settings
 
-_DROP = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "head", "title")
-_PARAGRAPH_TAGS = (
+_DROP_NAMES = ["script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "head", "title"]
+_PARAGRAPH_TAGS = frozenset(
+    {
     "p", "div", "section", "article", "header", "footer", "aside", "main", "nav", "blockquote", "pre",
     "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "dl", "table", "figure", "figcaption", "hr",
     "address", "details", "summary", "form", "fieldset",
+    }
 )
-_LINE_TAGS = ("tr", "dt", "dd", "caption", "thead", "tbody", "tfoot")
-_CELL_TAGS = ("td", "th")
+_LINE_TAGS = frozenset({"tr", "dt", "dd", "caption", "thead", "tbody", "tfoot"})
+_CELL_TAGS = frozenset({"td", "th"})
 _TAG_HINT = re.compile(r"<[a-zA-Z!/?]")
 _ENTITY_HINT = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z][a-zA-Z0-9]{1,31});")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
@@ -48,23 +50,24 @@ def _tidy(value: str) -> str:
 
 
 def _soup_text(markup: str) -> str:
+    """Two walks over the tags, not one per tag kind: this runs for every item of every round."""
     soup = BeautifulSoup(markup, "lxml")
-    for element in soup.find_all(_DROP):
+    for element in soup.find_all(_DROP_NAMES):
         element.decompose()
-    for comment in soup.find_all(string=lambda node: isinstance(node, Comment)):
-        comment.extract()
-    for br in soup.find_all("br"):
-        br.replace_with("\n")
-    for element in soup.find_all(_PARAGRAPH_TAGS):
-        element.insert_before("\n\n")
-        element.insert_after("\n\n")
-    for element in soup.find_all(_LINE_TAGS):
-        element.insert_before("\n")
-    for element in soup.find_all("li"):
-        element.insert_before("\n- ")
-    for element in soup.find_all(_CELL_TAGS):
-        element.insert_after(" ")
-    return soup.get_text()
+    for element in soup.find_all(True):
+        name = element.name
+        if name == "br":
+            element.replace_with("\n")
+        elif name in _PARAGRAPH_TAGS:
+            element.insert_before("\n\n")
+            element.insert_after("\n\n")
+        elif name in _LINE_TAGS:
+            element.insert_before("\n")
+        elif name == "li":
+            element.insert_before("\n- ")
+        elif name in _CELL_TAGS:
+            element.insert_after(" ")
+    return soup.get_text()  # comments and doctype are not text: get_text skips them
 
 
 def html_to_text(html: str) -> str:

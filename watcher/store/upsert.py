@@ -20,10 +20,11 @@ from watcher.classify.document import Classification
 from watcher.events import ItemStored, ItemUpdated
 from watcher.models import Item, ItemEvent, utcnow
 from watcher.normalize import NormalizedItem
+from watcher.store.history import history_events
 from watcher.store.lookup import ExistingRows, corrections_for, row_by_guid
 from watcher.store.report import StoreReport
 from watcher.store.stories import link_stories
-from watcher.store.values import Diff, apply_corrections, apply_values, row_values
+from watcher.store.values import Diff, apply_corrections, apply_values, as_utc, row_values
 
 
 @dataclass(slots=True)
@@ -91,30 +92,6 @@ def _insert_all(session: Session, pending: list[_Outcome], *, now: datetime) -> 
             _update(outcome, outcome.values, now=now)
 
 
-def _history(outcome: _Outcome, *, now: datetime) -> list[ItemEvent]:
-    item_id = outcome.row.id
-    assert item_id is not None
-    if outcome.new:
-        return [ItemEvent(item_id=item_id, kind="created", new_value=outcome.row.title, at=now)]
-    found: list[ItemEvent] = []
-    changes = outcome.diff.meaningful
-    if "deadline" in changes:
-        old, new = changes["deadline"]
-        found.append(
-            ItemEvent(
-                item_id=item_id,
-                kind="deadline_changed",
-                at=now,
-                old_value=old.isoformat() if old else None,
-                new_value=new.isoformat() if new else None,
-            )
-        )
-    if "title" in changes:
-        old, new = changes["title"]
-        found.append(ItemEvent(item_id=item_id, kind="title_changed", old_value=old, new_value=new, at=now))
-    return found
-
-
 def _snapshot(row: Item) -> Item:
     """A detached copy for events: readable after commit and session close, never flushed."""
     return Item(**row.model_dump())
@@ -124,7 +101,17 @@ def _report(outcomes: list[_Outcome], order: list[int], *, now: datetime, sessio
     report = StoreReport()
     history: list[ItemEvent] = []
     for outcome in outcomes:
-        history.extend(_history(outcome, now=now))
+        item_id = outcome.row.id
+        assert item_id is not None  # flushed by _insert_all
+        history.extend(
+            history_events(
+                item_id=item_id,
+                new=outcome.new,
+                title=outcome.row.title,
+                changes=outcome.diff.meaningful,
+                at=now,
+            )
+        )
         if outcome.new:
             report.new += 1
             report.events.append(ItemStored(item=_snapshot(outcome.row)))
@@ -152,7 +139,7 @@ def store_items(
 
     Runs inside the caller's transaction and does not commit; call ``publish_events`` after commit.
     """
-    now = now or utcnow()
+    now = as_utc(now) if now else utcnow()
     batch = [item for item, _ in items]
     existing = ExistingRows(session, source_id=source_id, items=batch)
     corrections = corrections_for(session, existing.rows())
@@ -162,6 +149,7 @@ def store_items(
     order: list[int] = []
     for item, result in items:
         values = row_values(item, result, now=now)
+        values["source_id"] = source_id  # the batch's source, whatever an adapter wrote in the item
         index = by_guid.get(item.guid)
         row = outcomes[index].row if index is not None else existing.find(item)
         if index is None and row is not None:

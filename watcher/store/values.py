@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -48,6 +48,11 @@ def pick_deadline(deadlines: list[date], *, on: date) -> date | None:
     return upcoming[0] if upcoming else deadlines[-1]
 
 
+def as_utc(value: datetime) -> datetime:
+    """Aware UTC (the timestamp columns refuse naive datetimes; a naive one is taken as UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _json_safe(value: Any) -> Any:
     """Adapters' ``extra`` may hold dates or tuples; store what JSON round-trips identically."""
     return json.loads(json.dumps(value, default=str, sort_keys=True))
@@ -76,7 +81,7 @@ def row_values(item: NormalizedItem, result: Classification, *, now: datetime) -
         "language": result.language or item.language,
         "region": _text_or_none(extra.get("region"), 100),
         "country": _text_or_none(extra.get("country"), 8),
-        "published_at": item.published,
+        "published_at": as_utc(item.published) if item.published else None,
         "fingerprint": item.fingerprint,
         "story_key": item.story_key,
         "kind": result.kind,
