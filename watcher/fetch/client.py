@@ -9,7 +9,9 @@ cut at the cap with memory bounded by one chunk.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
@@ -46,6 +48,12 @@ _CREDENTIAL_HEADERS = ("authorization", "cookie", "proxy-authorization")
 _CONTENT_HEADERS = ("content-type", "content-length", "transfer-encoding")
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """Certificate-verifying context (certifi roots), built once: loading the bundle costs ~50 ms."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class _GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport with the connection pool rebuilt on the SSRF-checking network backend.
 
@@ -55,9 +63,9 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
     """
 
     def __init__(self, *, backend: httpcore.AsyncNetworkBackend, limits: httpx.Limits) -> None:
-        super().__init__(trust_env=False, limits=limits)
+        super().__init__(verify=_ssl_context(), trust_env=False, limits=limits)
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=_ssl_context(),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
