@@ -77,3 +77,7 @@ def test_output_is_a_fixed_point() -> None:
     for raw, _ in CASES:
         once = sanitize_html(raw, base_url=BASE)
         assert sanitize_html(once, base_url=BASE) == once
+
+
+def test_no_generic_attributes_survive() -> None:
+    assert sanitize_html('<p lang="it" title="t" dir="rtl" data-x="1">x</p>') == "<p>x</p>"

@@ -30,7 +30,13 @@ DROPPED_WITH_CONTENT = frozenset(
         "template", "form", "select", "textarea", "button", "svg", "math", "head", "title",
     }
 )
-_ATTRIBUTES = {"a": {"href"}, "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan", "scope"}}
+# "*" empty: ammonia would otherwise allow `lang` and `title` on every tag.
+_ATTRIBUTES: dict[str, set[str]] = {
+    "*": set(),
+    "a": {"href"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+}
 _IMAGE_ATTRIBUTES = {"src", "alt", "width", "height"}
 
 

@@ -19,7 +19,7 @@ STORY_KEY_MAX = 300
 # SMP-COSME-2025-CLUSTER-01, HORIZON-JU-CHIPS-2025-IA-LEAI-two-stage).
 TOPIC_ID = re.compile(r"(?<![\w-])[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-(?:19|20)\d\d(?:-[A-Za-z0-9]+)+(?![\w])")
 _HREF = re.compile(r'<a\s[^>]*?href="([^"]*)"')
-_TOPIC_PATH = re.compile(r"/topic-details/([A-Za-z0-9][A-Za-z0-9._-]+)", re.IGNORECASE)
+_TOPIC_PATH = re.compile(r"/topic-?details/([A-Za-z0-9][A-Za-z0-9._-]+)", re.IGNORECASE)
 # Pages that are one call each: F&T details pages and the usual "open call"/"bando" page shapes.
 CALL_PAGE = (
     re.compile(
