@@ -43,14 +43,21 @@ async def test_get_returns_body_lowercased_headers_and_validators(http_server: L
 
 
 async def test_sends_honest_user_agent_and_only_decodable_encodings(http_server: LoopbackServer) -> None:
-    url = http_server.route("/", b"ok")
+    agents: list[list[str]] = []
+
+    def handler(_: Request, h: BaseHTTPRequestHandler) -> Reply:
+        agents.append(h.headers.get_all("User-Agent") or [])
+        return Reply(200, b"ok")
+
+    url = http_server.route("/", handler=handler)
     settings = make_settings(user_agent="ClusterWatch-test/1.0 (+https://example.org)")
     async with Fetcher(settings) as fetcher:
-        await fetcher.get(url, headers={"Accept-Encoding": "br", "X-Extra": "1"})
-    sent = http_server.requests[0]
-    assert header(sent, "User-Agent") == "ClusterWatch-test/1.0 (+https://example.org)"
-    assert header(sent, "Accept-Encoding") == "gzip, deflate"
-    assert header(sent, "X-Extra") == "1"
+        await fetcher.get(url, headers={"accept-encoding": "br", "X-Extra": "1"})
+        await fetcher.get(url, headers={"user-agent": "Other/2"})
+    first = http_server.requests[0]
+    assert header(first, "Accept-Encoding") == "gzip, deflate"
+    assert header(first, "X-Extra") == "1"
+    assert agents == [["ClusterWatch-test/1.0 (+https://example.org)"], ["Other/2"]]
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "deflate"])

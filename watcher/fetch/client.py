@@ -232,11 +232,12 @@ class Fetcher:
             f"more than {self._settings.fetch_max_redirects} redirects fetching {start_url}"
         )
 
-    def _headers(self, extra: dict[str, str]) -> dict[str, str]:
-        headers = {"User-Agent": self._settings.user_agent, "Accept-Encoding": ", ".join(SUPPORTED_ENCODINGS)}
+    def _headers(self, extra: dict[str, str]) -> httpx.Headers:
+        """Our defaults, then the caller's headers (case-insensitively replacing ours)."""
+        headers = httpx.Headers({"User-Agent": self._settings.user_agent})
         for name, value in extra.items():
-            if name.lower() != "accept-encoding":  # only what BoundedDecoder can decode
-                headers[name] = value
+            headers[name] = value
+        headers["Accept-Encoding"] = ", ".join(SUPPORTED_ENCODINGS)  # only what BoundedDecoder decodes
         return headers
 
     @asynccontextmanager
