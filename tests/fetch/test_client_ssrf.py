@@ -163,3 +163,14 @@ async def test_redirect_chain_is_checked_at_every_hop(http_server: LoopbackServe
         with pytest.raises(BlockedAddress, match=r"169\.254\.169\.254.*link-local"):
             await fetcher.get(http_server.url("/one"))
     assert [request.path for request in http_server.requests] == ["/one", "/two"]
+
+
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "HTTPS_PROXY"])
+async def test_proxy_environment_is_ignored(
+    http_server: LoopbackServer, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    """A proxy would be the only address the gate sees, so the environment never picks one."""
+    url = http_server.route("/", b"direct")
+    monkeypatch.setenv(variable, "http://127.0.0.1:9/")
+    async with Fetcher(make_settings()) as fetcher:
+        assert (await fetcher.get(url)).body == b"direct"
