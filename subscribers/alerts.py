@@ -74,7 +74,7 @@ def flush_alerts(
     """
     from subscribers.outbox import enqueue
 
-    engine = engine or get_engine()
+    engine = engine or get_engine(get_settings().resolved_database_url())
     settings = get_settings()
     window = timedelta(seconds=settings.alert_window_s if window_s is None else window_s)
     now = as_utc(now)

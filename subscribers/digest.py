@@ -249,7 +249,7 @@ def send_due_digests(
     """
     from subscribers.outbox import enqueue
 
-    engine = engine or get_engine()
+    engine = engine or get_engine(get_settings().resolved_database_url())
     report = Report("digest")
     with Session(engine) as session:
         ids = list(session.exec(

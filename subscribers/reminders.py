@@ -26,6 +26,7 @@ from subscribers.report import Report
 from subscribers.schedule import local_today
 from watcher.db import get_engine
 from watcher.models import Item
+from watcher.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def scan_reminders(engine: Engine | None, *, now: datetime, dry_run: bool = Fals
     """Queue every reminder due at ``now`` for active subscribers; safe to run as often as wanted."""
     from subscribers.outbox import enqueue
 
-    engine = engine or get_engine()
+    engine = engine or get_engine(get_settings().resolved_database_url())
     report = Report("reminders")
     with Session(engine) as session:
         subscribers = list(session.exec(

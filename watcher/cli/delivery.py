@@ -17,6 +17,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from watcher.cli.common import fail, settings_or_exit
@@ -35,6 +36,11 @@ DryRun = Annotated[bool, typer.Option("--dry-run", help="Count what would be sen
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _engine() -> Engine:
+    """The configured database (by URL: ``get_engine()`` without one caches the first URL seen)."""
+    return get_engine(settings_or_exit().resolved_database_url())
 
 
 def _report_table(report: Any) -> None:
@@ -89,7 +95,7 @@ def add(
         prefs = PreferencesInput.model_validate(
             {"ecosystems": ecosystem or [], "kinds": kind or [], "frequency": frequency}
         )
-        with session_scope() as session:
+        with session_scope(_engine()) as session:
             subscriber = service.subscribe(
                 session,
                 email=email,
@@ -117,7 +123,7 @@ def list_subscribers(
     from subscribers.transfer import export_rows
 
     settings_or_exit()
-    with session_scope() as session:
+    with session_scope(_engine()) as session:
         rows = export_rows(session, status=status)
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -154,7 +160,7 @@ def import_subscribers(
     if not path.is_file():
         fail(f"no such file: {path}")
     try:
-        with session_scope() as session:
+        with session_scope(_engine()) as session:
             result = import_rows(
                 session, read_rows(path, fmt), origin=f"cli import {path.name}", confirmed=confirmed
             )
@@ -191,7 +197,7 @@ def export_subscribers(
     settings_or_exit()
     if fmt not in ("csv", "json"):
         fail("--format must be csv or json")
-    with session_scope() as session:
+    with session_scope(_engine()) as session:
         if email:
             subscriber = _find(session, email)
             text = json.dumps(service.export_data(session, subscriber), ensure_ascii=False, indent=2) + "\n"
@@ -210,7 +216,7 @@ def remove(email: str) -> None:
     from subscribers import service
 
     settings_or_exit()
-    with session_scope() as session:
+    with session_scope(_engine()) as session:
         service.erase(session, _find(session, email))
     console.print(f"erased {email}")
 
@@ -255,7 +261,7 @@ def add_topic(
         )
     except ValidationError as error:
         fail(str(error))
-    with session_scope() as session:
+    with session_scope(_engine()) as session:
         if session.exec(select(Topic).where(Topic.name == name)).first():
             fail(f"a topic named {name!r} exists")
         topic = Topic(name=name, description=description, filters=flt.model_dump())
@@ -275,7 +281,7 @@ def list_topics() -> None:
     table = Table(title="Topics")
     for column in ("id", "name", "followers", "filters"):
         table.add_column(column, overflow="fold")
-    with session_scope() as session:
+    with session_scope(_engine()) as session:
         counts = dict(
             session.exec(select(TopicFollow.topic_id, func.count()).group_by(col(TopicFollow.topic_id))).all()
         )
@@ -297,7 +303,7 @@ def digest_preview(
     from subscribers.digest import preview
 
     settings_or_exit()
-    with Session(get_engine()) as session:
+    with Session(_engine()) as session:
         try:
             subject, text, html_part = preview(session, email, _now())
         except (LookupError, ValueError) as error:
@@ -318,7 +324,7 @@ def digest_send(
     from subscribers.digest import send_due_digests
 
     settings_or_exit()
-    report = send_due_digests(get_engine(), now=_now(), force_all=now, dry_run=dry_run)
+    report = send_due_digests(_engine(), now=_now(), force_all=now, dry_run=dry_run)
     _report_table(report)
     _drain(queue_only, dry_run)
 
@@ -335,7 +341,7 @@ def alerts_send(
     from subscribers.alerts import flush_alerts
 
     settings_or_exit()
-    report = flush_alerts(get_engine(), now=_now(), window_s=0 if now else None, dry_run=dry_run)
+    report = flush_alerts(_engine(), now=_now(), window_s=0 if now else None, dry_run=dry_run)
     _report_table(report)
     _drain(queue_only, dry_run)
 
@@ -346,7 +352,7 @@ def reminders_send(dry_run: DryRun = False, queue_only: QueueOnly = False) -> No
     from subscribers.reminders import scan_reminders
 
     settings_or_exit()
-    report = scan_reminders(get_engine(), now=_now(), dry_run=dry_run)
+    report = scan_reminders(_engine(), now=_now(), dry_run=dry_run)
     _report_table(report)
     _drain(queue_only, dry_run)
 
