@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from watcher.db import get_engine
+from watcher.observability import metrics
 from watcher.pipeline import due_source_ids, poll_sources_sync
 from watcher.settings import Settings
 from watcher.sources.config import load_sources
@@ -20,7 +21,7 @@ def poll_due_sources(settings: Settings) -> str:
     due = due_source_ids(engine, load_sources(settings.sources), now=datetime.now(UTC))
     if not due:
         return ""
-    report = poll_sources_sync(settings, source_ids=due)
+    report = poll_sources_sync(settings, source_ids=due, progress=metrics.record_outcome)
     return f"polled {len(due)} source(s): {report.new} new, {report.updated} updated, {report.failed} failed"
 
 
@@ -49,4 +50,12 @@ def drain_outbox(settings: Settings) -> str:
     from subscribers.outbox import drain_sync
 
     report = drain_sync(settings)
+    metrics.record_drain(report)
     return str(report) if report else ""
+
+
+def admin_alerts(settings: Settings) -> str:
+    """Queue emails to admins about failing sources and unknown mail (each incident once)."""
+    from watcher.admin_alerts import send_admin_alerts
+
+    return send_admin_alerts(settings)

@@ -35,8 +35,12 @@ def _safe(name: str, job: Callable[[Settings], object]) -> Callable[[Settings], 
     return run
 
 
-def build_scheduler(settings: Settings) -> BackgroundScheduler:
-    """A scheduler with the polling and delivery jobs registered (not started)."""
+def build_scheduler(settings: Settings, *, worker_mode: bool = False) -> BackgroundScheduler:
+    """A scheduler with the polling and delivery jobs registered (not started).
+
+    ``worker_mode``: polling and the outbox drain are left out, because `watcher worker` processes
+    share those through leases; the holder of the scheduler lock only runs the periodic jobs.
+    """
     scheduler = BackgroundScheduler(
         timezone=settings.timezone,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
@@ -49,7 +53,10 @@ def build_scheduler(settings: Settings) -> BackgroundScheduler:
         ("send_due_digests", jobs.send_due_digests, settings.digest_check_s, now + timedelta(seconds=40)),
         ("scan_reminders", jobs.scan_reminders, settings.reminders_scan_s, now + timedelta(seconds=60)),
         ("drain_outbox", jobs.drain_outbox, settings.outbox_drain_s, now + timedelta(seconds=10)),
+        ("admin_alerts", jobs.admin_alerts, settings.admin_alerts_s, now + timedelta(seconds=30)),
     ]
+    if worker_mode:
+        schedule = [entry for entry in schedule if entry[0] not in {"poll_due_sources", "drain_outbox"}]
     for name, job, every_s, first in schedule:
         scheduler.add_job(
             _safe(name, job), "interval", seconds=every_s, args=[settings], id=name, next_run_time=first

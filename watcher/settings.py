@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -93,6 +94,12 @@ class Settings(BaseSettings):
     reminders_scan_s: float = Field(3600.0, description="How often deadline reminders are looked for.")
     outbox_drain_s: float = Field(30.0, description="How often the outbox is drained.")
     poll_on_start: bool = Field(True, description="`watcher run` polls due sources as soon as it starts.")
+    pipeline_processes: int = Field(
+        2, description="Processes that normalise and classify during big rounds; 0 keeps it in-process."
+    )
+    pipeline_process_min_sources: int = Field(
+        20, description="Rounds with fewer sources than this stay in-process (no pool start-up cost)."
+    )
 
     # --- classification ----------------------------------------------------------------------
     classify_threshold: float = Field(3.0, description="Minimum score for an ecosystem to be assigned.")
@@ -148,6 +155,27 @@ class Settings(BaseSettings):
     list_unsubscribe_mailto: str = Field(
         "", description="Address for mailto List-Unsubscribe; empty: the From address."
     )
+
+    # --- operations --------------------------------------------------------------------------
+    log_format: Literal["text", "json"] = Field("text", description="Log lines as text or JSON objects.")
+    log_level: str = Field("INFO", description="Lowest level logged (DEBUG, INFO, WARNING, ERROR).")
+    workers: int = Field(1, ge=1, description="`watcher worker` processes started by one command.")
+    worker_concurrency: int = Field(8, ge=1, description="Sources one worker claims and polls at once.")
+    worker_idle_s: float = Field(5.0, description="Pause of a worker's poll loop when no source is due.")
+    worker_source_lease_s: float = Field(
+        900.0, description="How long a worker owns a claimed source before others may take it."
+    )
+    scheduler_lock_retry_s: float = Field(
+        10.0, description="How often a standby worker tries to become the scheduler (takeover delay)."
+    )
+    worker_metrics_port: int = Field(0, description="Port of a worker's own /metrics; 0 disables it.")
+    admin_emails: list[str] = Field(
+        default_factory=list, description="Admins mailed about failing sources and `unknown` mail (JSON list)."
+    )
+    source_failure_alert_after: int = Field(
+        3, ge=1, description="Failed rounds in a row after which admins get an email about a source."
+    )
+    admin_alerts_s: float = Field(300.0, description="How often the admin alert conditions are checked.")
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the default SQLite file under ``data_dir``."""

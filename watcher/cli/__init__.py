@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "watcher.cli.delivery",
     "watcher.cli.outbox",
     "watcher.cli.web",
+    "watcher.cli.ops",
 ]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from watcher.settings import Settings, get_settings
-from watcher.web import admin, public, security
+from watcher.web import admin, ops, public, security
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -18,6 +18,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Cluster Watch", version="0.1.0")
     app.state.settings = settings
     security.install(app, settings)
+    ops.install(app, settings)
     public.install(app, settings)
     admin.install(app, settings)
     return app

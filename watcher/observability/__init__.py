@@ -1,0 +1,1 @@
+"""Operations: structured logging, Prometheus metrics and readiness checks (no web code here)."""
