@@ -27,6 +27,7 @@ PALETTE = (
     "#843c39",
 )
 OTHER_COLOUR = "#c7c7c7"
+MAX_AXIS_LABELS = 15
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ def _bars(
     base = layout.top + layout.plot_height
     slot = (layout.width - layout.left - 10) / len(folded)
     bar_width = max(2.0, slot * 0.7)
+    label_every = max(1, -(-len(folded) // MAX_AXIS_LABELS))  # thin labels so they never overlap
     parts: list[str] = []
     for index, (label, values) in enumerate(folded):
         x = layout.left + index * slot + (slot - bar_width) / 2
@@ -131,10 +133,11 @@ def _bars(
                 f"<title>{escape(label)} · {escape(name)}: {count}</title></rect>"
             )
         total = sum(values.values())
-        parts.append(
-            f'<text x="{x + bar_width / 2:.1f}" y="{base + 14}" text-anchor="middle" font-size="10">'
-            f"{escape(label)}</text>"
-        )
+        if index % label_every == 0 or index == len(folded) - 1:
+            parts.append(
+                f'<text x="{x + bar_width / 2:.1f}" y="{base + 14}" text-anchor="middle" font-size="10">'
+                f"{escape(label)}</text>"
+            )
         if total:
             parts.append(
                 f'<text x="{x + bar_width / 2:.1f}" y="{y - 3:.1f}" text-anchor="middle" font-size="10">'
