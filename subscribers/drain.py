@@ -6,9 +6,10 @@ Pipeline (one event loop, the database in worker threads)::
 
 - Rate tokens are taken *before* rows are claimed, so a row never sits leased waiting for an hourly
   quota; a claimed row whose lease is nearly over is released untouched instead of sent late.
-- Results are committed by a single writer in small groups as they arrive: a crash loses at most
-  the outcomes still in flight, and those rows stay ``sending`` and become ``unknown`` at the next
-  start (``recover_stale``): never resent blindly, never lost.
+- Before a message's SMTP transaction starts, its "handed" mark is committed; outcomes are
+  committed as they arrive. Both go through a single writer in small groups. After a crash only
+  rows handed but without a recorded outcome (at most the in-flight ones and those whose outcome
+  was not yet committed) become ``unknown``; rows merely leased go back to ``pending``.
 - If the server cannot be reached ``mail_concurrency`` times in a row the drain stops claiming and
   gives back what it holds, instead of burning every message's attempts against a dead server.
 """
@@ -33,8 +34,9 @@ from subscribers.outbox import (
     Outcome,
     cancel_suppressed,
     claim,
+    mark_handed,
     record,
-    recover_stale,
+    recover_stale_counts,
     release,
     worker_identity,
 )
@@ -46,7 +48,8 @@ from watcher.settings import Settings, get_settings
 @dataclass
 class DrainReport:
     backend: str = ""
-    recovered_unknown: int = 0
+    recovered_unknown: int = 0  # interrupted mid-transaction by an earlier sender: admin decides
+    recovered_pending: int = 0  # leased by an earlier sender but never attempted: queued again
     cancelled_suppressed: int = 0
     claimed: int = 0
     sent: int = 0
@@ -112,47 +115,70 @@ class RateLimiter:
         self.hour.tokens = min(self.hour.capacity, self.hour.tokens + count)
 
 
-def _prepare(engine: Engine) -> tuple[int, int, int]:
-    """At start: stale leases → unknown, suppressed subscribers' mail → cancelled, count the last hour."""
+def _prepare(engine: Engine) -> tuple[int, int, int, int]:
+    """At start: recover stale leases, cancel suppressed subscribers' mail, count the last hour's sends."""
     now = utcnow()
     with Session(engine) as session:
-        recovered = recover_stale(session, now=now)
+        unknown, pending = recover_stale_counts(session, now=now)
         cancelled = cancel_suppressed(session)
         sent = session.execute(
             select(func.count()).select_from(OUTBOX).where(OUTBOX.c.sent_at > now - timedelta(hours=1))
         ).scalar_one()
         session.commit()
-    return recovered, cancelled, int(sent)
+    return unknown, pending, cancelled, int(sent)
+
+
+@dataclass
+class _Op:
+    claimed: Claimed
+    outcome: Outcome | None = None  # None: a "handed" mark the sender waits for before SMTP traffic
+    done: asyncio.Future[bool] | None = None
 
 
 class _Writer:
-    """Commits outcomes in groups as they arrive (one thread at a time), updating the report."""
+    """The one database writer of a drain: commits "handed" marks and outcomes in groups.
+
+    Senders wait for their "handed" mark to be committed before talking SMTP; grouping keeps that
+    to one commit for all senders ready at the same moment instead of one commit per message.
+    """
 
     def __init__(self, *, engine: Engine, settings: Settings, worker_id: str, report: DrainReport) -> None:
         self.engine, self.settings, self.worker_id, self.report = engine, settings, worker_id, report
-        self.queue: asyncio.Queue[tuple[Claimed, Outcome] | None] = asyncio.Queue()
+        self.queue: asyncio.Queue[_Op | None] = asyncio.Queue()
 
-    def _write(self, batch: list[tuple[Claimed, Outcome]]) -> list[str]:
+    async def handed(self, claimed: Claimed) -> bool:
+        """Durably mark ``claimed`` as handed to SMTP; False if it is no longer ours (do not send)."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self.queue.put_nowait(_Op(claimed, None, done))
+        return await done
+
+    def result(self, claimed: Claimed, outcome: Outcome) -> None:
+        self.queue.put_nowait(_Op(claimed, outcome))
+
+    def _write(self, batch: list[_Op]) -> tuple[set[int], list[str]]:
         now = utcnow()
         with Session(self.engine) as session:
+            marks = [op.claimed.id for op in batch if op.outcome is None]
+            handed = mark_handed(session, ids=marks, worker_id=self.worker_id, now=now)
             states = [
                 record(
                     session,
-                    claimed=claimed,
-                    outcome=outcome,
+                    claimed=op.claimed,
+                    outcome=op.outcome,
                     worker_id=self.worker_id,
                     now=now,
                     settings=self.settings,
                 )
-                for claimed, outcome in batch
+                for op in batch
+                if op.outcome is not None
             ]
             session.commit()
-        return states
+        return handed, states
 
     async def run(self) -> None:
         done = False
         while not done:
-            batch: list[tuple[Claimed, Outcome]] = []
+            batch: list[_Op] = []
             item = await self.queue.get()
             while item is not None:
                 batch.append(item)
@@ -161,8 +187,20 @@ class _Writer:
                 item = self.queue.get_nowait()
             done = item is None
             if batch:
-                for state in await asyncio.to_thread(self._write, batch):
-                    setattr(self.report, state, getattr(self.report, state) + 1)
+                await self._commit(batch)
+
+    async def _commit(self, batch: list[_Op]) -> None:
+        try:
+            handed, states = await asyncio.to_thread(self._write, batch)
+        except Exception as error:  # database trouble: send nothing more, leave rows to recovery
+            handed, states = set(), []
+            self.report.errors.append(f"could not record {len(batch)} outbox change(s): {error!r}"[:300])
+            self.report.stopped = self.report.stopped or "database write failed"
+        for op in batch:
+            if op.done is not None and not op.done.done():
+                op.done.set_result(op.claimed.id in handed)
+        for state in states:
+            setattr(self.report, state, getattr(self.report, state) + 1)
 
 
 @dataclass
@@ -216,14 +254,16 @@ class _Run:
         margin = timedelta(seconds=3 * self.settings.mail_timeout_s)
         while (row := await self.queue.get()) is not None:
             self.room.set()
-            if self.halted or utcnow() + margin > row.lease_until:
+            if self.halted or self.report.stopped or utcnow() + margin > row.lease_until:
                 self.leftovers.append(row.id)
                 continue
+            if not await self.writer.handed(row):
+                continue  # taken away from us (lease recovered by another drain): not ours to send
             outcome = await self.backend.send(row)
             self._watch_connectivity(outcome)
             if outcome.status != "sent" and len(self.report.errors) < 5:
                 self.report.errors.append(f"#{row.id} {outcome.status}: {outcome.detail}"[:300])
-            self.writer.queue.put_nowait((row, outcome))
+            self.writer.result(row, outcome)
 
     def _watch_connectivity(self, outcome: Outcome) -> None:
         self.connect_failures = self.connect_failures + 1 if outcome.stage == "connect" else 0
@@ -246,9 +286,8 @@ async def drain(
     report = DrainReport()
     backend = make_backend(settings)
     report.backend = backend.name
-    report.recovered_unknown, report.cancelled_suppressed, sent_last_hour = await asyncio.to_thread(
-        _prepare, engine
-    )
+    prepared = await asyncio.to_thread(_prepare, engine)
+    report.recovered_unknown, report.recovered_pending, report.cancelled_suppressed, sent_last_hour = prepared
     limiter = RateLimiter(
         per_second=settings.mail_rate_per_second,
         per_hour=settings.mail_rate_per_hour,

@@ -15,9 +15,11 @@ Uniqueness: ``recipient_key`` is ``"sub:<id>"`` for subscriber mail and ``"addr:
 for admin/system mail (no subscriber); ``UNIQUE(recipient_key, message_key)`` therefore holds for
 both, which a plain ``UNIQUE(subscriber_id, message_key)`` would not (NULLs never collide).
 
-The drain (:mod:`subscribers.drain`) calls :func:`claim`, sends, then :func:`record`; admins move rows
-with :func:`admin_action`. Every transition is a guarded UPDATE (``WHERE state = ...``), so two
-processes can never both believe they own a row.
+The drain (:mod:`subscribers.drain`) calls :func:`claim`, :func:`mark_handed`, sends, then
+:func:`record`; admins use :func:`admin_action`. Every transition is a guarded UPDATE
+(``WHERE state = ... AND lease_owner = ...``), so two processes never both believe they own a row.
+A leased row whose SMTP transaction never started (``handed_at`` empty) is safe to give back; one
+whose transaction started is ``unknown`` if its sender vanishes.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from datetime import datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import psutil
 from sqlalchemy import (
@@ -54,6 +56,11 @@ from sqlmodel import Field, Session, SQLModel
 
 from watcher.models import utcnow
 from watcher.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from subscribers.drain import DrainReport
 
 STATES = ("pending", "sending", "sent", "retry", "failed", "unknown", "cancelled")
 CLAIMABLE = ("pending", "retry")
@@ -86,6 +93,7 @@ class OutboxMessage(SQLModel, table=True):
     next_attempt_at: datetime = Field(default_factory=utcnow)
     lease_owner: str | None = Field(default=None, max_length=200)
     lease_until: datetime | None = None
+    handed_at: datetime | None = Field(default=None, description="When the current SMTP attempt started.")
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     smtp_code: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
@@ -166,35 +174,75 @@ def _owner_is_dead(owner: str | None) -> bool:
 
 
 def recover_stale(session: Session, *, now: datetime) -> int:
-    """Rows left in ``sending`` by a sender that died or overran its lease become ``unknown``.
+    """Rows left in ``sending`` by a sender that died or overran its lease; returns how many became unknown.
 
-    We cannot know whether such a message reached the server, so it is never resent blindly: an
-    admin resolves it (``watcher outbox resolve ID --sent|--resend``). The lease owner is kept so
-    the original sender, if it is in fact alive, can still record the real outcome.
+    A row whose SMTP transaction had started (``handed_at`` set) may or may not have reached the
+    server, so it becomes ``unknown`` and is never resent blindly: an admin resolves it (``watcher
+    outbox resolve ID --sent|--resend``); its lease owner is kept so the original sender, if in fact
+    alive, can still record the real outcome. A row that was only leased goes back to ``pending``.
     """
+    return recover_stale_counts(session, now=now)[0]
+
+
+def recover_stale_counts(session: Session, *, now: datetime) -> tuple[int, int]:
+    """(rows marked unknown, leased-but-never-handed rows put back to pending)."""
     table = OUTBOX
     rows = session.execute(
-        table.select()
-        .with_only_columns(table.c.id, table.c.lease_owner, table.c.lease_until)
-        .where(table.c.state == "sending")
+        select(table.c.id, table.c.lease_owner, table.c.lease_until, table.c.handed_at).where(
+            table.c.state == "sending"
+        )
     ).all()
     stale = [
-        row.id
+        row
         for row in rows
         if (row.lease_until is not None and row.lease_until <= now) or _owner_is_dead(row.lease_owner)
     ]
-    if not stale:
-        return 0
-    session.execute(
-        update(table)
-        .where(table.c.id.in_(stale), table.c.state == "sending")
-        .values(
-            state="unknown",
-            last_error="sender stopped while the message was in flight; "
-            "delivery unknown, resolve with `watcher outbox resolve`",
+    handed = [row.id for row in stale if row.handed_at is not None]
+    untouched = [row.id for row in stale if row.handed_at is None]
+    unknown = released = 0
+    if handed:
+        unknown = _rowcount(
+            session.execute(
+                update(table)
+                .where(table.c.id.in_(handed), table.c.state == "sending")
+                .values(
+                    state="unknown",
+                    last_error="sender stopped while the message was in flight; "
+                    "delivery unknown, resolve with `watcher outbox resolve`",
+                )
+            )
         )
-    )
-    return len(stale)
+    if untouched:
+        released = _rowcount(
+            session.execute(
+                update(table)
+                .where(table.c.id.in_(untouched), table.c.state == "sending", table.c.handed_at.is_(None))
+                .values(state="pending", lease_owner=None, lease_until=None, attempts=table.c.attempts - 1)
+            )
+        )
+    return unknown, released
+
+
+def _rowcount(result: object) -> int:
+    return int(getattr(result, "rowcount", 0))
+
+
+def mark_handed(session: Session, *, ids: list[int], worker_id: str, now: datetime) -> set[int]:
+    """Record that SMTP transactions for ``ids`` start now; only rows still leased to us qualify.
+
+    Must be committed *before* the transactions start: it is what lets a restart tell "maybe
+    delivered" (unknown) from "never attempted" (back to pending).
+    """
+    if not ids:
+        return set()
+    table = OUTBOX
+    rows = session.execute(
+        update(table)
+        .where(table.c.id.in_(ids), table.c.state == "sending", table.c.lease_owner == worker_id)
+        .values(handed_at=now)
+        .returning(table.c.id)
+    ).all()
+    return {row.id for row in rows}
 
 
 @dataclass(frozen=True)
@@ -243,7 +291,11 @@ def claim(session: Session, *, worker_id: str, limit: int, lease_s: float, now: 
         update(table)
         .where(table.c.id.in_(due.scalar_subquery()), table.c.state.in_(CLAIMABLE))
         .values(
-            state="sending", lease_owner=worker_id, lease_until=lease_until, attempts=table.c.attempts + 1
+            state="sending",
+            lease_owner=worker_id,
+            lease_until=lease_until,
+            handed_at=None,
+            attempts=table.c.attempts + 1,
         )
         .returning(
             table.c.id,
@@ -318,7 +370,7 @@ def record(
         )
         .values(**values)
     )
-    if result.rowcount == 1 and outcome.bounce and claimed.subscriber_id is not None:  # type: ignore[attr-defined]
+    if _rowcount(result) == 1 and outcome.bounce and claimed.subscriber_id is not None:
         count_hard_bounce(session, subscriber_id=claimed.subscriber_id, limit=settings.hard_bounce_limit)
     return state
 
@@ -349,7 +401,7 @@ def cancel_suppressed(session: Session, *, subscriber_id: int | None = None) -> 
     result = session.execute(
         update(table).where(*condition).values(state="cancelled", last_error="subscriber suppressed")
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return _rowcount(result)
 
 
 def release(session: Session, *, ids: list[int], worker_id: str) -> int:
@@ -362,7 +414,30 @@ def release(session: Session, *, ids: list[int], worker_id: str) -> int:
         .where(table.c.id.in_(ids), table.c.state == "sending", table.c.lease_owner == worker_id)
         .values(state="pending", lease_owner=None, lease_until=None, attempts=table.c.attempts - 1)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return _rowcount(result)
+
+
+def drain_sync(settings: Settings | None = None, *, limit: int | None = None) -> DrainReport:
+    """Send every due message now (see :mod:`subscribers.drain`); what the CLI and the scheduler call."""
+    from subscribers.drain import drain_sync as run
+
+    return run(settings, limit=limit)
+
+
+async def drain(
+    *,
+    settings: Settings,
+    engine: Engine,
+    worker_id: str,
+    limit: int | None = None,
+    stop_when_idle: bool = True,
+) -> DrainReport:
+    """The async drain (see :mod:`subscribers.drain`), re-exported here as part of the outbox contract."""
+    from subscribers.drain import drain as run
+
+    return await run(
+        settings=settings, engine=engine, worker_id=worker_id, limit=limit, stop_when_idle=stop_when_idle
+    )
 
 
 # Admin transitions: action -> (states it applies to, new state, note).
@@ -386,7 +461,7 @@ def admin_action(session: Session, *, message_id: int, action: str, now: datetim
         raise ValueError(f"message {message_id} is {row.state}; {action} applies to {', '.join(allowed)}")
     row.state = new_state
     row.last_error = note
-    row.lease_owner = row.lease_until = None
+    row.lease_owner = row.lease_until = row.handed_at = None
     if new_state == "pending":
         row.attempts = 0
         row.next_attempt_at = now
@@ -395,3 +470,28 @@ def admin_action(session: Session, *, message_id: int, action: str, now: datetim
     session.add(row)
     session.flush()
     return row
+
+
+__all__ = [
+    "ADMIN_ACTIONS",
+    "CLAIMABLE",
+    "OUTBOX",
+    "STATES",
+    "Claimed",
+    "OutboxMessage",
+    "Outcome",
+    "admin_action",
+    "cancel_suppressed",
+    "claim",
+    "count_hard_bounce",
+    "drain",
+    "drain_sync",
+    "enqueue",
+    "mark_handed",
+    "record",
+    "recover_stale",
+    "recover_stale_counts",
+    "release",
+    "retry_delay",
+    "worker_identity",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import socket
 import threading
 from datetime import timedelta
 
@@ -16,8 +17,10 @@ from subscribers.outbox import (
     admin_action,
     claim,
     enqueue,
+    mark_handed,
     record,
     recover_stale,
+    recover_stale_counts,
     release,
     retry_delay,
 )
@@ -158,25 +161,45 @@ def test_hard_bounces_suppress_the_subscriber_and_cancel_queued_mail(engine: Eng
     assert _claim(engine) == []
 
 
-def test_recover_stale_marks_expired_and_orphaned_leases_unknown(engine: Engine) -> None:
-    for n in range(3):
-        queue(engine, to=f"u{n}@example.eu", key="k")
-    [expired] = _claim(engine, "w", limit=1, lease_s=-1)
-    [orphan] = _claim(engine, "nosuchhost-but-here:1:x", limit=1)
-    import socket
+def _hand(engine: Engine, ids: list[int], worker: str) -> None:
+    with Session(engine) as session:
+        assert mark_handed(session, ids=ids, worker_id=worker, now=utcnow()) == set(ids)
+        session.commit()
 
-    with Session(engine) as session:
-        row = session.get(OutboxMessage, orphan)
-        assert row is not None
-        row.lease_owner = f"{socket.gethostname()}:999999999:dead"
-        session.add(row)
-        session.commit()
+
+def test_recover_stale_marks_interrupted_transactions_unknown(engine: Engine) -> None:
+    for n in range(5):
+        queue(engine, to=f"u{n}@example.eu", key="k")
+    dead = f"{socket.gethostname()}:999999999:dead"
+    [expired] = _claim(engine, "w", limit=1, lease_s=-1)
+    _hand(engine, [expired], "w")
+    orphans = _claim(engine, dead, limit=2)
+    _hand(engine, orphans[:1], dead)
     [alive] = _claim(engine, "otherhost:1:x", limit=1)
+    _hand(engine, [alive], "otherhost:1:x")
+    [idle] = _claim(engine, "w", limit=1, lease_s=-1)
     with Session(engine) as session:
-        assert recover_stale(session, now=utcnow()) == 2
+        assert recover_stale_counts(session, now=utcnow()) == (2, 2)
         session.commit()
-    states = {row.id: row.state for row in _rows(engine)}
-    assert states == {expired: "unknown", orphan: "unknown", alive: "sending"}
+    states = {row.id: (row.state, row.attempts) for row in _rows(engine)}
+    assert states == {
+        expired: ("unknown", 1),
+        orphans[0]: ("unknown", 1),
+        orphans[1]: ("pending", 0),  # leased by a dead sender but never attempted: queued again
+        alive: ("sending", 1),
+        idle: ("pending", 0),
+    }
+    with Session(engine) as session:
+        assert recover_stale(session, now=utcnow()) == 0
+
+
+def test_a_row_taken_away_cannot_be_marked_handed(engine: Engine) -> None:
+    queue(engine, to="a@example.eu", key="k")
+    ids = _claim(engine, "w", lease_s=-1)
+    with Session(engine) as session:
+        recover_stale(session, now=utcnow())  # lease over, never handed: back to pending
+        assert mark_handed(session, ids=ids, worker_id="w", now=utcnow()) == set()
+        session.commit()
 
 
 def test_release_gives_rows_back_without_counting_an_attempt(engine: Engine) -> None:
@@ -192,7 +215,7 @@ def test_release_gives_rows_back_without_counting_an_attempt(engine: Engine) -> 
 
 def test_admin_actions_follow_the_state_machine(engine: Engine) -> None:
     queue(engine, to="a@example.eu", key="k")
-    _claim(engine, "w", lease_s=-1)
+    _hand(engine, _claim(engine, "w", lease_s=-1), "w")
     row_id = _rows(engine)[0].id
     assert row_id is not None
     with Session(engine) as session:
