@@ -133,7 +133,8 @@ def _bars(
                 f"<title>{escape(label)} · {escape(name)}: {count}</title></rect>"
             )
         total = sum(values.values())
-        if index % label_every == 0 or index == len(folded) - 1:
+        last = len(folded) - 1
+        if index == last or (index % label_every == 0 and last - index >= label_every):
             parts.append(
                 f'<text x="{x + bar_width / 2:.1f}" y="{base + 14}" text-anchor="middle" font-size="10">'
                 f"{escape(label)}</text>"
