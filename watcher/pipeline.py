@@ -12,6 +12,7 @@ import logging
 import random
 import traceback
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -21,11 +22,13 @@ from sqlmodel import Session, select
 from watcher.classify import Classifier
 from watcher.classify.document import Classification, Document
 from watcher.db import get_engine
+from watcher.drafts import ItemDraft
 from watcher.fetch import FetchError, HTTPStatusError, ParseError, Validators
 from watcher.fetch.backoff import next_poll_delay_s
 from watcher.fetch.client import Fetcher
 from watcher.models import SourceState
 from watcher.normalize import NormalizedItem, normalize
+from watcher.pipeline_pool import prepare_in_worker, shared_pool
 from watcher.settings import Settings, get_settings
 from watcher.sources.base import Collected, adapter_for
 from watcher.sources.config import SourceConfig, load_sources
@@ -82,7 +85,7 @@ def select_sources(sources: Sequence[SourceConfig], source_ids: Sequence[str] | 
     return [by_id[source_id] for source_id in source_ids]
 
 
-def _document_for(item: NormalizedItem, source: SourceConfig) -> Document:
+def _document_for(item: NormalizedItem, default_kind: str | None) -> Document:
     return Document(
         id=item.guid,
         title=item.title,
@@ -92,30 +95,46 @@ def _document_for(item: NormalizedItem, source: SourceConfig) -> Document:
         identifier=item.identifier,
         published=item.published.date() if item.published else None,
         deadlines=list(item.deadlines),
-        default_kind=item.kind_hint or source.kind,
+        default_kind=item.kind_hint or default_kind,
         programmes=list(item.programmes),
     )
 
 
-def _classify_all(
-    classifier: Classifier, items: list[NormalizedItem], source: SourceConfig
-) -> list[tuple[NormalizedItem, Classification]]:
-    pairs = []
-    for item in items:
-        classification = classifier.classify(_document_for(item, source))
+Prepared = tuple[list[tuple[NormalizedItem, Classification]], list[str]]
+
+
+def prepare(classifier: Classifier, drafts: Sequence[ItemDraft], default_kind: str | None) -> Prepared:
+    """Normalise and classify ``drafts``; an item that cannot be normalised is skipped with a warning."""
+    pairs: list[tuple[NormalizedItem, Classification]] = []
+    warnings: list[str] = []
+    for draft in drafts:
+        try:
+            item = normalize(draft)
+        except Exception as error:  # one bad item must not cost the others
+            warnings.append(f"item {draft.guid!r} skipped: {type(error).__name__}: {error}")
+            continue
+        classification = classifier.classify(_document_for(item, default_kind))
         if item.event_date and not classification.event_date:
             classification.event_date = item.event_date
         pairs.append((item, classification))
-    return pairs
+    return pairs, warnings
 
 
 class RoundRunner:
     """Runs one round over a set of sources, sharing one fetcher, classifier and engine."""
 
-    def __init__(self, *, settings: Settings, engine: Engine, classifier: Classifier) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        engine: Engine,
+        classifier: Classifier,
+        executor: ProcessPoolExecutor | None = None,
+    ) -> None:
         self.settings = settings
         self.engine = engine
         self.classifier = classifier
+        self.executor = executor
         # SQLite allows one writer: serialise our writes instead of fighting over the lock.
         self._write_lock = asyncio.Lock()
 
@@ -152,7 +171,8 @@ class RoundRunner:
             outcome.not_modified = collected.not_modified
             outcome.warnings = list(collected.warnings)
             outcome.seen = len(collected.drafts)
-            pairs = await asyncio.to_thread(self._prepare, collected, source)
+            pairs, warnings = await self._prepare(collected.drafts, source.kind)
+            outcome.warnings += warnings
             async with self._write_lock:
                 stored = await asyncio.to_thread(self._store, source.id, pairs)
             outcome.new, outcome.updated, outcome.unchanged = stored.new, stored.updated, stored.unchanged
@@ -173,16 +193,14 @@ class RoundRunner:
             await asyncio.to_thread(self._record_health, source, outcome, collected)
         return outcome
 
-    def _prepare(
-        self, collected: Collected, source: SourceConfig
-    ) -> list[tuple[NormalizedItem, Classification]]:
-        items: list[NormalizedItem] = []
-        for draft in collected.drafts:
-            try:
-                items.append(normalize(draft))
-            except Exception as error:  # one bad item must not cost the others
-                collected.warnings.append(f"item {draft.guid!r} skipped: {type(error).__name__}: {error}")
-        return _classify_all(self.classifier, items, source)
+    async def _prepare(self, drafts: list[ItemDraft], default_kind: str | None) -> Prepared:
+        """CPU-heavy work, in the process pool when the round has one, else off the event loop."""
+        if not drafts:
+            return [], []
+        if self.executor is not None:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self.executor, prepare_in_worker, drafts, default_kind)
+        return await asyncio.to_thread(prepare, self.classifier, drafts, default_kind)
 
     def _store(self, source_id: str, pairs: list[tuple[NormalizedItem, Classification]]) -> StoreReport:
         if not pairs:
@@ -255,6 +273,7 @@ async def poll_sources(
         settings=settings,
         engine=get_engine(settings.resolved_database_url()),
         classifier=Classifier.from_settings(settings),
+        executor=shared_pool(settings) if len(sources) >= settings.pipeline_process_min_sources else None,
     )
     return await runner.run(sources, progress=progress)
 

@@ -123,3 +123,18 @@ def test_only_due_sources_are_polled_again(engine: Engine, round_sources: Path) 
 def test_unknown_source_id_is_a_clear_error(round_sources: Path) -> None:
     with pytest.raises(ValueError, match="unknown source id"):
         poll_sources_sync(source_ids=["no-such-source"])
+
+
+def test_process_pool_path_stores_the_same_items(
+    engine: Engine, round_sources: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Big rounds normalise and classify in worker processes; the stored result must not differ."""
+    monkeypatch.setenv("WATCHER_PIPELINE_PROCESS_MIN_SOURCES", "1")
+    monkeypatch.setenv("WATCHER_PIPELINE_PROCESSES", "1")
+    get_settings.cache_clear()
+    report = poll_sources_sync(source_ids=["piemonte", "gone"])
+    outcomes = {outcome.source_id: outcome for outcome in report.outcomes}
+    assert outcomes["piemonte"].new == 10 and not outcomes["gone"].ok
+    with Session(engine) as session:
+        kinds = {item.kind for item in session.exec(select(Item)).all()}
+    assert kinds <= {"call", "event", "news"} and kinds
