@@ -18,36 +18,34 @@ from watcher.classify.document import Classification, Document
 from watcher.classify.evidence import Evidence, url_words
 from watcher.classify.kind import EVENT, KindInputs, decide_kind
 from watcher.classify.language import detect_language
-from watcher.classify.matcher import Hit, PhraseMatcher
+from watcher.classify.matcher import Entry, Hit, PhraseMatcher
 from watcher.classify.taxonomy import Label, Taxonomy, load_taxonomy
 from watcher.classify.when import extract_dates, past_event_date
 from watcher.settings import Settings, get_settings
 
 ADMIN_LEAD_CHARS = 60
 
-# Vocabularies scanned separately, so a long phrase of one concern never hides a cue of another
-# ("European Cluster Conference" is a cluster-policy phrase *and* contains an event cue).
-MATCHER_GROUPS = {
-    "topic": ("eco", "neutral", "generic"),
-    "kind": ("kind", "administrative"),
-    "label": ("programme", "tag"),
-}
+# Concerns whose terms must not hide each other ("European Cluster Conference" is a cluster-policy
+# phrase *and* contains an event cue); within a concern the longest term wins.
+CONCERNS = {"eco": "topic", "neutral": "topic", "generic": "topic", "kind": "kind",
+            "administrative": "kind", "programme": "label", "tag": "label"}
 
-_cache: dict[tuple[str, float], tuple[Taxonomy, dict[str, PhraseMatcher]]] = {}
+
+def _concern(entry: Entry) -> str:
+    return CONCERNS.get(entry.group, entry.group)
+
+
+_cache: dict[tuple[str, float], tuple[Taxonomy, PhraseMatcher]] = {}
 _cache_lock = threading.Lock()
 
 
-def _compiled(path: Path) -> tuple[Taxonomy, dict[str, PhraseMatcher]]:
-    """Taxonomy and its matchers for ``path``, compiled once per file version."""
+def _compiled(path: Path) -> tuple[Taxonomy, PhraseMatcher]:
+    """Taxonomy and its matcher for ``path``, compiled once per file version."""
     key = (str(Path(path).resolve()), Path(path).stat().st_mtime if Path(path).exists() else 0.0)
     with _cache_lock:
         if key not in _cache:
             taxonomy = load_taxonomy(path)
-            matchers = {
-                name: PhraseMatcher((term, entry) for term, entry in taxonomy.terms if entry.group in groups)
-                for name, groups in MATCHER_GROUPS.items()
-            }
-            _cache[key] = (taxonomy, matchers)
+            _cache[key] = (taxonomy, PhraseMatcher(taxonomy.terms, concern=_concern))
         return _cache[key]
 
 
@@ -66,21 +64,19 @@ def _identifier_hits(labels: dict[str, Label], identifier: str | None) -> dict[s
 class Classifier:
     """Classifies :class:`Document` values; safe to share between threads."""
 
-    def __init__(self, taxonomy: Taxonomy, matchers: dict[str, PhraseMatcher], settings: Settings) -> None:
+    def __init__(self, taxonomy: Taxonomy, matcher: PhraseMatcher, settings: Settings) -> None:
         self.taxonomy = taxonomy
-        self.matchers = matchers
+        self.matcher = matcher
         self.settings = settings
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Classifier:
         settings = settings or get_settings()
-        taxonomy, matchers = _compiled(settings.ecosystems)
-        return cls(taxonomy, matchers, settings)
+        taxonomy, matcher = _compiled(settings.ecosystems)
+        return cls(taxonomy, matcher, settings)
 
     def _scan(self, text: str) -> list[Hit]:
-        if not text:
-            return []
-        return [hit for matcher in self.matchers.values() for hit in matcher.scan(text)]
+        return self.matcher.scan(text) if text else []
 
     def classify(self, doc: Document, *, today: date | None = None) -> Classification:
         """Everything the classifier can tell about ``doc`` (``today`` only resolves year-less dates)."""
@@ -125,7 +121,7 @@ class Classifier:
 
     def _administrative(self, title: str, body: str, url: str | None) -> bool:
         lead = f"{title}\n{url_words(url)}\n{body[:ADMIN_LEAD_CHARS]}"
-        hits = self.matchers["kind"].scan(lead)
+        hits = self.matcher.scan(lead)
         return any(entry.group == "administrative" for hit in hits for entry in hit.entries)
 
     def _scores(self, evidence: Evidence, identifier: str | None) -> tuple[dict[str, float], dict[str, list[str]]]:

@@ -11,6 +11,7 @@ events, the nearest one otherwise. Structured datetimes are converted to the Bru
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -44,30 +45,33 @@ _YEAR = r"(?:19|20)\d\d"
 _JOIN = r"\s*(?:-|–|—|/|&|\be\b|\bed\b|\band\b|\bto\b|\bal\b|\ball['’]|\bau\b|\bbis\b|\by\b|\bal\b|\bthrough\b)\s*"
 
 # "7-8 March 2024", "dal 7 all'8 marzo", "1 e 2 dicembre 2016", "du 7 au 8 mars", "7 to 8 March"
+# Patterns start with a digit (no lookbehind) so ``re`` can skip to digits quickly; the character
+# before a match is checked in Python instead (``_starts_clean``).
 _RANGE = re.compile(
-    rf"(?<![\w.])(?P<d1>{_DAY}){_ORD}{_JOIN}(?P<d2>{_DAY}){_ORD}\s+(?:de\s+)?(?P<mon>{_MONTH})"
+    rf"(?P<d1>\d\d?){_ORD}{_JOIN}(?P<d2>{_DAY}){_ORD}\s+(?:de\s+)?(?P<mon>{_MONTH})"
     rf"(?:,?\s+(?:de\s+)?(?P<y>{_YEAR}))?(?!\w)",
     re.IGNORECASE,
 )
 # "4 aprile 2017", "1° settembre 2022", "5. Februar 2025", "5 de febrero de 2025", "29 Giugno"
 _DAY_MONTH = re.compile(
-    rf"(?<![\w.])(?P<d1>{_DAY}){_ORD}\s*(?:de\s+)?(?P<mon>{_MONTH})(?:,?\s+(?:de\s+)?(?P<y>{_YEAR}))?(?!\w)",
+    rf"(?P<d1>\d\d?){_ORD}\s*(?:de\s+)?(?P<mon>{_MONTH})(?:,?\s+(?:de\s+)?(?P<y>{_YEAR}))?(?!\w)",
     re.IGNORECASE,
 )
 # "March 7, 2024", "February 5th 2025", "March 7-8, 2024"
 _MONTH_DAY = re.compile(
     rf"(?<!\w)(?P<mon>{_MONTH})\s+(?P<d1>{_DAY})(?:st|nd|rd|th)?(?:\s*[-–]\s*(?P<d2>{_DAY}))?"
-    rf"(?:,?\s+(?P<y>{_YEAR}))(?![\w])",
+    rf"(?:,?\s+(?P<y>{_YEAR}))$",
     re.IGNORECASE,
 )
+_YEAR_RE = re.compile(rf"(?:19|20)\d\d(?!\w)")
 # "2025-02-05", with an optional time that is ignored
-_ISO = re.compile(r"(?<![\w-])(?P<y>(?:19|20)\d\d)-(?P<m>[01]\d)-(?P<d1>[0-3]\d)(?![\d])")
+_ISO = re.compile(r"(?P<y>(?:19|20)\d\d)-(?P<m>[01]\d)-(?P<d1>[0-3]\d)(?![\d])")
 # "4.4.2017", "4.4. 2017", "04/06/2017", "12/03" (day first, as everywhere in the EU)
 _NUMERIC = re.compile(
-    rf"(?<![\w.,/])(?P<d1>{_DAY})\s?(?P<sep>[./])\s?(?P<m>1[0-2]|0?[1-9])"
+    rf"(?P<d1>\d\d?)\s?(?P<sep>[./])\s?(?P<m>1[0-2]|0?[1-9])"
     rf"(?:\s?(?P=sep)\s?(?P<y>{_YEAR}|\d\d))?(?![\d/]|[.,]\d)"
 )
-_NUMERIC_DASH = re.compile(rf"(?<![\w.,/-])(?P<d1>{_DAY})-(?P<m>1[0-2]|0?[1-9])-(?P<y>{_YEAR})(?![\d-])")
+_NUMERIC_DASH = re.compile(rf"(?P<d1>\d\d?)-(?P<m>1[0-2]|0?[1-9])-(?P<y>{_YEAR})(?![\d-])")
 
 _DEADLINE_CUE = re.compile(
     r"scadenz[ae]|scade\b|scadrà|entro\b|termine|chiusura|chiude\b|non oltre|data limite|fino al|deadline|due (?:by|on)"
@@ -144,10 +148,31 @@ def _window(text: str, start: int) -> str:
     return before[cut.end():] if cut else before
 
 
+def _starts_clean(text: str, start: int, forbidden: str) -> bool:
+    """No letter, digit or ``forbidden`` character right before ``start``."""
+    if start == 0:
+        return True
+    before = text[start - 1]
+    return not (before.isalnum() or before == "_" or before in forbidden)
+
+
+def _month_first(text: str) -> Iterator[re.Match[str]]:
+    """"March 7, 2024": anchored on each year, read backwards (a month-first scan would be slow)."""
+    for year in _YEAR_RE.finditer(text):
+        start = max(0, year.start() - 30)
+        match = _MONTH_DAY.search(text, start, year.end())
+        if match is not None:
+            yield match
+
+
 def _mentions_raw(text: str) -> list[Mention]:
     found: list[Mention] = []
-    for regex in (_RANGE, _MONTH_DAY, _DAY_MONTH):
-        for m in regex.finditer(text):
+    for matches in (_RANGE.finditer(text), _month_first(text), _DAY_MONTH.finditer(text)):
+        for m in matches:
+            if m.re is not _MONTH_DAY and not _starts_clean(text, m.start(), "."):
+                continue
+            if not 1 <= int(m.group("d1")) <= 31:
+                continue
             written = m.group("mon").lower()
             month = MONTHS.get(written.rstrip("."))
             if month is None:
@@ -157,8 +182,10 @@ def _mentions_raw(text: str) -> list[Mention]:
             d2 = m.groupdict().get("d2")
             found.append(Mention(m.start(), m.end(), int(m.group("d1")), month, _year(m.group("y")),
                                  int(d2) if d2 else None, month if d2 else None))
-    for regex in (_ISO, _NUMERIC_DASH, _NUMERIC):
+    for regex, forbidden in ((_ISO, "-"), (_NUMERIC_DASH, ".,/-"), (_NUMERIC, ".,/")):
         for m in regex.finditer(text):
+            if not _starts_clean(text, m.start(), forbidden) or not 1 <= int(m.group("d1")) <= 31:
+                continue
             year = _year(m.group("y"))
             if year is None and not _SHORT_CUE.search(text[max(0, m.start() - 30):m.start()]):
                 continue  # "2.5 million", "TRL 6/7": a bare d/m needs a cue right before it

@@ -13,16 +13,21 @@ import threading
 from typing import Any
 
 PREFIX_CHARS = 400
+LINGUA_CHARS = 200
 
 _STOPWORDS: dict[str, frozenset[str]] = {
-    "it": frozenset("il lo la gli le di del della dei delle che per con non una sono è alla nel nella anche".split()),
-    "en": frozenset("the of and to in for is on with that are this by from be will an as".split()),
-    "fr": frozenset("le la les des du de et pour dans une est sur avec que qui au aux par".split()),
-    "de": frozenset("der die das und den dem des ist mit für von zu auf ein eine nicht im".split()),
-    "es": frozenset("el la los las de del y para con una por que en es al se su".split()),
+    "it": frozenset(
+        "il lo gli di del della dei delle degli dello che per con non una sono è alla alle nel nella nei "
+        "anche e ed dal dalla sul sulla tra fra questo questa come più ai agli".split()
+    ),
+    "en": frozenset("the of and to in for is on with that are this by from be will an as at its has".split()),
+    "fr": frozenset("le les des du et pour dans une est sur avec qui au aux par ce cette sont ou".split()),
+    "de": frozenset("der die das und den dem des ist mit für von zu auf ein eine nicht im sich bei".split()),
+    "es": frozenset("el los las y para con una por en es se su del al como más sobre".split()),
 }
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
-_MIN_VOTES = 4
+_MIN_VOTES = 3
+_MARGIN = 1.5
 
 _EU_LANGUAGES = (
     "ITALIAN ENGLISH FRENCH GERMAN SPANISH PORTUGUESE DUTCH POLISH ROMANIAN GREEK CZECH SLOVAK SLOVENE "
@@ -44,7 +49,7 @@ def _lingua() -> Any:
                     from lingua import Language, LanguageDetectorBuilder
 
                     languages = [getattr(Language, name) for name in _EU_LANGUAGES if hasattr(Language, name)]
-                    _detector = LanguageDetectorBuilder.from_languages(*languages).build()
+                    _detector = LanguageDetectorBuilder.from_languages(*languages).with_low_accuracy_mode().build()
                 except Exception:  # lingua missing or broken: detection degrades to the vote
                     _detector_failed = True
     return _detector
@@ -58,7 +63,7 @@ def _vote(text: str) -> str | None:
                 counts[language] += 1
     ranked = sorted(counts.items(), key=lambda pair: pair[1], reverse=True)
     (best, top), (_, second) = ranked[0], ranked[1]
-    if top >= _MIN_VOTES and top >= 2 * second:
+    if top >= _MIN_VOTES and top >= _MARGIN * second:
         return best
     return None
 
@@ -75,7 +80,7 @@ def detect_language(text: str) -> str | None:
     if detector is None:
         return None
     try:
-        language = detector.detect_language_of(sample)
+        language = detector.detect_language_of(sample[:LINGUA_CHARS])
     except Exception:  # a detector error must not stop classification
         return None
     return language.iso_code_639_1.name.lower() if language is not None else None

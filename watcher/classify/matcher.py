@@ -12,14 +12,18 @@ costs a few character tests. Terms are written for humans in ``config/ecosystems
 
 One string may belong to several groups (an ecosystem, a programme, a kind cue): a match returns
 every entry registered for it. Longer terms win where they overlap, which is how "neutral"
-phrases (*green and digital transition*) swallow the words inside them.
+phrases (*green and digital transition*) swallow the words inside them. Terms of different
+*concerns* (topic, kind, label) must not hide each other, so a long term also carries the entries
+of shorter terms inside it that belong to another concern ("European Cluster Conference", a
+cluster-policy phrase, still counts as the event cue "conference"). All of this is worked out
+once when the matcher is built, so a text is scanned in one pass (two: acronyms keep their case).
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 _SEPARATOR = " "
@@ -116,6 +120,27 @@ class _Side:
         if not any(known.group == entry.group and known.key == entry.key for known in entries):
             entries.append(entry)  # one spelling counts once per group and key
 
+    def inherit(self, concern: Callable[[Entry], str]) -> None:
+        """Give each term the entries of other-concern terms written inside it (see module doc)."""
+        by_start: dict[str, list[str]] = {}
+        for prefix in self.prefixes:
+            by_start.setdefault(prefix[:3], []).append(prefix)
+        for key, entries in self.literal.items():
+            words = key.split(_SEPARATOR)
+            inner: list[Entry] = []
+            for i in range(len(words)):
+                for j in range(i + 1, len(words) + 1):
+                    span = _SEPARATOR.join(words[i:j])
+                    if span != key:
+                        inner.extend(self.literal.get(span, ()))
+                    if j == i + 1:
+                        inner.extend(e for p in by_start.get(span[:3], ()) if span.startswith(p)
+                                     for e in self.prefixes[p])
+            present = {concern(entry) for entry in entries}
+            for entry in inner:
+                if concern(entry) not in present and entry not in entries:
+                    entries.append(entry)
+
     def compile(self) -> None:
         root = _Node()
         for key, wildcard in [(k, False) for k in self.literal] + [(k, True) for k in self.prefixes]:
@@ -128,8 +153,7 @@ class _Side:
                 node.end = True
         if not root.children:
             return
-        flags = 0 if self.case_sensitive else re.IGNORECASE
-        self.regex = re.compile(r"(?<!\w)" + _emit(root) + r"(?!\w)", flags)
+        self.regex = re.compile(r"(?<!\w)" + _emit(root) + r"(?!\w)")
 
     def entries(self, matched: str) -> tuple[Entry, ...]:
         found = self._cache.get(matched)
@@ -148,6 +172,7 @@ class _Side:
         return found
 
     def scan(self, text: str) -> list[Hit]:
+        """Hits in ``text``; the case-insensitive side expects it already lower-cased (faster)."""
         if self.regex is None:
             return []
         hits = []
@@ -161,13 +186,18 @@ class _Side:
 class PhraseMatcher:
     """Finds every registered term in a text; build once, scan many texts."""
 
-    def __init__(self, terms: Iterable[tuple[str, Entry]]) -> None:
+    def __init__(
+        self, terms: Iterable[tuple[str, Entry]], *, concern: Callable[[Entry], str] | None = None
+    ) -> None:
         self._folded = _Side(case_sensitive=False)
         self._exact = _Side(case_sensitive=True)
         for term, entry in terms:
             side, raw = (self._exact, term[1:]) if term.startswith("=") else (self._folded, term)
             for spelling in expand(raw.strip()):
                 side.add(spelling, entry)
+        if concern is not None:
+            self._folded.inherit(concern)
+            self._exact.inherit(concern)
         try:
             self._folded.compile()
             self._exact.compile()
@@ -178,4 +208,4 @@ class PhraseMatcher:
         """All hits, case-insensitive terms first then acronyms, each with its entries."""
         if not text:
             return []
-        return self._folded.scan(text) + self._exact.scan(text)
+        return self._folded.scan(text.lower()) + self._exact.scan(text)
