@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from datetime import UTC, date, datetime, timedelta
-from email.headerregistry import Address
+from email import _header_value_parser as header_parser
+from email import policy as email_policy
+from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
 from functools import lru_cache
@@ -31,6 +33,30 @@ from watcher.settings import PROJECT_ROOT, get_settings
 TEMPLATES_DIR = PROJECT_ROOT / "templates" / "email"
 SUBJECT_MAX = 200
 SEPARATORS = {"\u2028", "\u2029", "\x85"}
+
+
+class _Verbatim(header_parser.UnstructuredTokenList):
+    as_ew_allowed = False
+
+
+class VerbatimHeader(UnstructuredHeader):
+    """An ASCII header never rewritten as RFC 2047 encoded-words when folded.
+
+    ``email`` folds a long unbreakable word (our signed unsubscribe URL) into ``=?utf-8?q?...?=``,
+    which mail clients cannot use as a List-Unsubscribe target; a long line (< 998) is legal.
+    """
+
+    value_parser = staticmethod(lambda value: _Verbatim([header_parser.get_unstructured(value)]))
+
+
+def _policy() -> Any:
+    registry = HeaderRegistry()
+    for name in ("list-unsubscribe", "list-unsubscribe-post", "list-id"):
+        registry.map_to_type(name, VerbatimHeader)  # type: ignore[arg-type]
+    return email_policy.default.clone(header_factory=registry)
+
+
+MESSAGE_POLICY = _policy()
 
 
 def clean_header(text: str, *, max_length: int = SUBJECT_MAX) -> str:
@@ -147,7 +173,7 @@ def build_message(
 ) -> EmailMessage:
     """A multipart/alternative message to ``subscriber`` with all the headers we promise."""
     settings = get_settings()
-    message = EmailMessage()
+    message = EmailMessage(policy=MESSAGE_POLICY)
     message["From"] = settings.mail_from
     name = clean_header(subscriber.name or "", max_length=100)
     message["To"] = formataddr((name, subscriber.email)) if name else subscriber.email
@@ -170,7 +196,9 @@ def _add_list_headers(message: EmailMessage, subscriber: Subscriber) -> None:
     if mailbox and "@" in mailbox:
         address = Address(addr_spec=mailbox)
         targets.append(f"<mailto:{address.addr_spec}?subject={quote('unsubscribe ' + token)}>")
-    message["List-Unsubscribe"] = ", ".join(targets)
+    # No space after the comma: CPython's folder emits an empty line when a long URL is followed by
+    # whitespace (ending the header block); RFC 2369 does not require the space.
+    message["List-Unsubscribe"] = ",".join(targets)
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["List-Id"] = f"Cluster Watch <clusterwatch.{mail_domain()}>"
     message["Precedence"] = "bulk"

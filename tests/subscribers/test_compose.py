@@ -60,6 +60,11 @@ def test_bulk_headers(sqlite_engine: Engine) -> None:
     assert message["List-Id"] and message["Message-ID"] == message_id(subscriber.id, "k")
     assert str(message["To"]) == "Anna Bianchi <reader@example.org>"
     assert message["From"] and message["Date"]
+    raw = message.as_bytes(policy=policy.SMTP)
+    headers = raw.split(b"\r\n\r\n", 1)[0].decode()
+    assert "=?" not in headers.split("List-Unsubscribe:")[1].split("List-Unsubscribe-Post")[0]  # literal URLs
+    reparsed = message_from_bytes(raw, policy=policy.default)
+    assert reparsed["List-Unsubscribe"].strip() == unsubscribe and reparsed["List-Id"] == message["List-Id"]
     transactional = build_message(
         subscriber=subscriber, message_key="confirm:1", subject="s", text="t", html="h", bulk=False
     )
