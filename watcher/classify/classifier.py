@@ -129,7 +129,10 @@ class Classifier:
         scores: dict[str, float] = {}
         why: dict[str, list[str]] = {}
         rules = _identifier_hits(self.taxonomy.ecosystems, identifier)
+        found = evidence.keys("eco") | set(rules)
         for slug in self.taxonomy.ecosystems:
+            if slug not in found:
+                continue
             score, terms = evidence.score("eco", slug, title_weight=weight)
             if slug in rules:
                 score += rules[slug][0]

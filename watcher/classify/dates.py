@@ -232,9 +232,12 @@ def find_mentions(text: str) -> list[Mention]:
     return result
 
 
+REFERENCE_CHARS = 400
+
+
 def reference_date(text: str) -> date | None:
     """The first complete date near the top of a text: usually its publication date."""
-    for mention in find_mentions(text[:400]):
+    for mention in find_mentions(text[:REFERENCE_CHARS]):
         if mention.year is not None:
             resolved = mention.resolve(None, prefer_future=False)
             if resolved:

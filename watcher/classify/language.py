@@ -28,6 +28,7 @@ _STOPWORDS: dict[str, frozenset[str]] = {
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _MIN_VOTES = 3
 _MARGIN = 1.5
+_LINGUA_ONLY_BELOW = 120
 
 _EU_LANGUAGES = (
     "ITALIAN ENGLISH FRENCH GERMAN SPANISH PORTUGUESE DUTCH POLISH ROMANIAN GREEK CZECH SLOVAK SLOVENE "
@@ -65,6 +66,8 @@ def _vote(text: str) -> str | None:
     (best, top), (_, second) = ranked[0], ranked[1]
     if top >= _MIN_VOTES and top >= _MARGIN * second:
         return best
+    if top > second and len(text) > _LINGUA_ONLY_BELOW:
+        return best  # a weak lead on a long sample is still right far more often than not; lingua is slow
     return None
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from watcher.classify.dates import Mention, find_mentions, reference_date
+from watcher.classify.dates import REFERENCE_CHARS, Mention, find_mentions
 
 
 @dataclass(slots=True)
@@ -22,6 +22,18 @@ class Dates:
     event_date: date | None = None
     opening: date | None = None
     reference: date | None = None
+
+
+def _reference(mentions: list[Mention]) -> date | None:
+    """The first complete date near the top of the body: usually its publication date."""
+    for mention in mentions:
+        if mention.start >= REFERENCE_CHARS:
+            break
+        if mention.year is not None:
+            resolved = mention.resolve(None, prefer_future=False)
+            if resolved:
+                return resolved[0]
+    return None
 
 
 def _text_deadlines(mentions: list[Mention], reference: date) -> tuple[list[date], date | None]:
@@ -64,7 +76,7 @@ def extract_dates(
     """Deadlines (structured win), first upcoming event date and the reference day used."""
     title_mentions = find_mentions(title)
     body_mentions = find_mentions(body)
-    found_reference = None if published else reference_date(body)
+    found_reference = None if published else _reference(body_mentions)
     reference = published or found_reference or today
     text_deadlines, opening = _text_deadlines(title_mentions + body_mentions, reference)
     deadlines = sorted(set(structured)) if structured else text_deadlines
