@@ -74,13 +74,15 @@ def html_to_text(html: str) -> str:
     """Readable plain text from HTML (or from text that merely contains entities)."""
     if not html:
         return ""
-    if not _TAG_HINT.search(html):
-        return _tidy(_unescape(html))
-    text = _soup_text(html)
-    # Feeds sometimes escape markup twice; what is left after one pass is still markup.
-    if _TAG_HINT.search(text) and "</" in text:
+    text = _soup_text(html) if _TAG_HINT.search(html) else _unescape(html)
+    # Feeds sometimes escape markup once too often: what decoding revealed is still markup.
+    if _looks_like_markup(text):
         text = _soup_text(text)
     return _tidy(_unescape(text) if _ENTITY_HINT.search(text) else text)
+
+
+def _looks_like_markup(text: str) -> bool:
+    return "</" in text and _TAG_HINT.search(text) is not None
 
 
 def clean_title(title: str) -> str:
