@@ -128,7 +128,7 @@ def item_view(item: Item, language: str, *, today: date | None = None) -> dict[s
         "id": item.id,
         "title": " ".join(clean_header(item.title, max_length=300).split()),
         "summary": summary,
-        "url": item.url,
+        "url": item.url if urlsplit(item.url or "").scheme in ("http", "https") else item_url(item),
         "page_url": item_url(item),
         "kind": item.kind,
         "deadline": format_date(item.deadline, language) if item.deadline else None,

@@ -111,7 +111,7 @@ def count_new(kind: str, n: int, language: str) -> str:
 
 
 def in_ecosystem(name: str, language: str) -> str:
-    return f"in {name}" if language == "en" else f"· {name}"
+    return f"in {name}" if language == "en" else f"({name})"
 
 
 def closing_phrase(count: int, days: int, language: str) -> str:

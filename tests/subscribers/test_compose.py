@@ -69,3 +69,14 @@ def test_bulk_headers(sqlite_engine: Engine) -> None:
         subscriber=subscriber, message_key="confirm:1", subject="s", text="t", html="h", bulk=False
     )
     assert transactional["List-Unsubscribe"] is None
+
+
+def test_only_web_links_from_feeds_reach_mail() -> None:
+    from subscribers.compose import item_view
+    from watcher.models import Item
+
+    view = item_view(
+        Item(id=3, source_id="s", guid="g", url="javascript:alert(1)", title="<b>T</b>", fingerprint="f"),
+        "en",
+    )
+    assert view["url"] == "http://127.0.0.1:8000/items/3" and view["title"] == "<b>T</b>"  # escaped by Jinja

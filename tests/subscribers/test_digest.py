@@ -120,7 +120,7 @@ def test_digest_in_italian_and_one_closing(engine: Engine) -> None:
         subscriber = make_subscriber(session, language="it", ecosystems=["health"])
         digest = build_digest(session, subscriber, now=NOW)
         assert digest is not None
-        assert digest.subject == "3 nuovi bandi · Salute · 1 scade tra 5 giorni"
+        assert digest.subject == "3 nuovi bandi (Salute) · 1 scade tra 5 giorni"
         assert [k.title for k in digest.kinds] == ["Bandi"]
         text = render_digest(digest, subscriber).get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "Buongiorno," in text and "Scadenza: 28 nov 2026" in text and "Annulla l'iscrizione" in text
