@@ -18,7 +18,10 @@ from pathlib import Path
 from watcher.classify import Classifier, Document
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = [ROOT / "tests" / "data" / "eval" / "dev.jsonl", ROOT / "tests" / "classify" / "data" / "own_items.jsonl"]
+SOURCES = [
+    ROOT / "tests" / "data" / "eval" / "dev.jsonl",
+    ROOT / "tests" / "classify" / "data" / "own_items.jsonl",
+]
 TEXT_BYTES = 1024
 
 
@@ -32,12 +35,18 @@ def _documents() -> list[Document]:
             text = record.get("text") or ""
             while len(text.encode()) < TEXT_BYTES:
                 text = f"{text}\n{record.get('text') or record['title']}"
-            docs.append(Document(
-                id=record["id"], title=record["title"], text=text.encode()[:TEXT_BYTES].decode(errors="ignore"),
-                identifier=record.get("identifier"),
-                published=date.fromisoformat(record["published"][:10]) if record.get("published") else None,
-                deadlines=[date.fromisoformat(d) for d in record.get("deadlines") or []],
-            ))
+            docs.append(
+                Document(
+                    id=record["id"],
+                    title=record["title"],
+                    text=text.encode()[:TEXT_BYTES].decode(errors="ignore"),
+                    identifier=record.get("identifier"),
+                    published=date.fromisoformat(record["published"][:10])
+                    if record.get("published")
+                    else None,
+                    deadlines=[date.fromisoformat(d) for d in record.get("deadlines") or []],
+                )
+            )
     return docs
 
 
@@ -62,8 +71,17 @@ def main() -> None:
     rate = len(docs) / elapsed
     print(f"taxonomy load + compile: {load_s:.2f} s")
     print(f"classified {len(docs)} items of ~{TEXT_BYTES} B text in {elapsed:.2f} s: {rate:,.0f} items/s")
-    print(json.dumps({"items": len(docs), "seconds": round(elapsed, 3), "items_per_s": round(rate, 1),
-                      "text_bytes": TEXT_BYTES, "load_s": round(load_s, 3)}))
+    print(
+        json.dumps(
+            {
+                "items": len(docs),
+                "seconds": round(elapsed, 3),
+                "items_per_s": round(rate, 1),
+                "text_bytes": TEXT_BYTES,
+                "load_s": round(load_s, 3),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

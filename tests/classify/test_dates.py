@@ -13,7 +13,9 @@ PUBLISHED = date(2024, 11, 20)
 
 
 def deadlines(text: str, published: date | None = PUBLISHED) -> list[date]:
-    return extract_dates(title="", body=text, structured=[], published=published, today=date(2030, 1, 1)).deadlines
+    return extract_dates(
+        title="", body=text, structured=[], published=published, today=date(2030, 1, 1)
+    ).deadlines
 
 
 @pytest.mark.parametrize(
@@ -48,8 +50,11 @@ def test_missing_year_is_resolved_forward_from_publication() -> None:
 
 def test_opening_day_is_not_a_deadline() -> None:
     dates = extract_dates(
-        title="", body="Domande dal 15 febbraio 2024 entro il 30 aprile 2024.", structured=[],
-        published=None, today=date(2024, 1, 1),
+        title="",
+        body="Domande dal 15 febbraio 2024 entro il 30 aprile 2024.",
+        structured=[],
+        published=None,
+        today=date(2024, 1, 1),
     )
     assert dates.deadlines == [date(2024, 4, 30)]
     assert dates.opening == date(2024, 2, 15)
@@ -86,8 +91,11 @@ def test_range_mentions_carry_both_ends() -> None:
 
 def test_structured_deadlines_win_over_text() -> None:
     dates = extract_dates(
-        title="", body="Deadline: 1 March 2025", structured=[date(2025, 4, 2), date(2025, 3, 5)],
-        published=None, today=date(2025, 1, 1),
+        title="",
+        body="Deadline: 1 March 2025",
+        structured=[date(2025, 4, 2), date(2025, 3, 5)],
+        published=None,
+        today=date(2025, 1, 1),
     )
     assert dates.deadlines == [date(2025, 3, 5), date(2025, 4, 2)]
 

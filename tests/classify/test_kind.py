@@ -61,8 +61,11 @@ def test_report_on_a_past_event_is_news(classifier: Classifier) -> None:
 
 
 def test_nominations_are_news_without_ecosystems(classifier: Classifier) -> None:
-    doc = Document(id="n", title="Nomina dei componenti della Consulta per il turismo",
-                   text="Avviso pubblico per presentazione candidature")
+    doc = Document(
+        id="n",
+        title="Nomina dei componenti della Consulta per il turismo",
+        text="Avviso pubblico per presentazione candidature",
+    )
     result = classifier.classify(doc)
     assert (result.kind, result.ecosystems) == ("news", [])
 

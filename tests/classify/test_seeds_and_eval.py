@@ -33,8 +33,9 @@ def test_seed_document(classifier: Classifier, record: dict[str, object]) -> Non
     text = (DATA / str(record["source"])).read_text(encoding="utf-8")
     gold = record["gold"]
     assert isinstance(gold, dict)
-    result = classifier.classify(Document(id=str(record["id"]), title=str(record["title"]), text=text),
-                                 today=date(2026, 1, 1))
+    result = classifier.classify(
+        Document(id=str(record["id"]), title=str(record["title"]), text=text), today=date(2026, 1, 1)
+    )
     assert sorted(result.ecosystems) == sorted(gold["ecosystems"])
     assert result.kind == gold["kind"]
     assert (result.deadline.isoformat() if result.deadline else None) == gold["deadline"]
@@ -54,8 +55,14 @@ def test_quality_bar(classifier: Classifier, path: Path) -> None:
 
 
 def test_eval_never_shows_gold_to_the_classifier(classifier: Classifier) -> None:
-    line = json.dumps({"id": "x", "title": "Bando tessile", "text": "",
-                       "gold": {"ecosystems": ["textile"], "kind": "call", "deadline": None}})
+    line = json.dumps(
+        {
+            "id": "x",
+            "title": "Bando tessile",
+            "text": "",
+            "gold": {"ecosystems": ["textile"], "kind": "call", "deadline": None},
+        }
+    )
     report = evaluate([line, "not json"], classifier)
     assert report.items == 1
     assert report.errors and "line 2" in report.errors[0]

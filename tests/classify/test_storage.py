@@ -24,8 +24,16 @@ from watcher.models import Item
 
 
 def _item(guid: str, title: str, text: str, **extra: object) -> Item:
-    return Item(source_id="test", guid=guid, url=f"https://example.org/{guid}", title=title, text=text,
-                fingerprint=guid, published_at=datetime(2024, 2, 1, 9, tzinfo=UTC), **extra)  # type: ignore[arg-type]
+    return Item(
+        source_id="test",
+        guid=guid,
+        url=f"https://example.org/{guid}",
+        title=title,
+        text=text,
+        fingerprint=guid,
+        published_at=datetime(2024, 2, 1, 9, tzinfo=UTC),
+        **extra,
+    )  # type: ignore[arg-type]
 
 
 def test_reclassify_keeps_corrections(engine: Engine, classifier: Classifier) -> None:
@@ -36,8 +44,9 @@ def test_reclassify_keeps_corrections(engine: Engine, classifier: Classifier) ->
         session.flush()
         textile_id, tourism_id = textile.id, tourism.id
         assert tourism_id is not None
-        record_correction(session, tourism_id, ecosystems=["tourism", "cultural-creative"], kind="call",
-                          author="anna")
+        record_correction(
+            session, tourism_id, ecosystems=["tourism", "cultural-creative"], kind="call", author="anna"
+        )
 
     report = reclassify(engine=engine, classifier=classifier)
     assert (report.seen, report.corrected_kept) == (2, 1)
@@ -58,8 +67,15 @@ def test_reclassify_keeps_corrections(engine: Engine, classifier: Classifier) ->
 
 def test_corrections_export_is_dev_jsonl(engine: Engine) -> None:
     with session_scope(engine) as session:
-        item = _item("c", "Workshop on logistics", "Join us on 5 March 2024.", kind="event",
-                     ecosystems=["mobility"], event_date=date(2024, 3, 5), identifier="X-1")
+        item = _item(
+            "c",
+            "Workshop on logistics",
+            "Join us on 5 March 2024.",
+            kind="event",
+            ecosystems=["mobility"],
+            event_date=date(2024, 3, 5),
+            identifier="X-1",
+        )
         session.add(item)
         session.flush()
         assert item.id is not None
@@ -69,13 +85,21 @@ def test_corrections_export_is_dev_jsonl(engine: Engine) -> None:
     assert json.loads(dumps(record)) == record
     assert record["title"] == "Workshop on logistics" and record["identifier"] == "X-1"
     assert record["published"] == "2024-02-01"
-    assert record["gold"] == {"ecosystems": ["mobility", "digital"], "kind": "event", "deadline": None,
-                              "event_date": "2024-03-05"}
+    assert record["gold"] == {
+        "ecosystems": ["mobility", "digital"],
+        "kind": "event",
+        "deadline": None,
+        "event_date": "2024-03-05",
+    }
 
 
 def test_apply_reports_changes_and_document_round_trip(classifier: Classifier) -> None:
-    item = _item("d", "Call for proposals: hydrogen valleys", "Deadline: 23 April 2025.",
-                 extra={"structured_deadlines": ["2025-04-23"], "kind_hint": "call"})
+    item = _item(
+        "d",
+        "Call for proposals: hydrogen valleys",
+        "Deadline: 23 April 2025.",
+        extra={"structured_deadlines": ["2025-04-23"], "kind_hint": "call"},
+    )
     doc = document_from_item(item)
     assert doc.deadlines == [date(2025, 4, 23)] and doc.published == date(2024, 2, 1)
     result = classifier.classify(doc)

@@ -11,12 +11,20 @@ from watcher.classify.matcher import Entry, PhraseMatcher, expand
 from watcher.settings import Settings
 
 SLUGS = {
-    "aerospace-defence": "Aerospazio e difesa", "agri-food": "Agroalimentare", "construction": "Costruzioni",
-    "cultural-creative": "Industrie culturali e creative", "digital": "Digitale", "electronics": "Elettronica",
-    "energy-intensive": "Industrie ad alta intensità energetica", "renewables": "Energie rinnovabili",
-    "health": "Salute", "mobility": "Mobilità – Trasporti – Automotive",
-    "proximity-social": "Prossimità, economia sociale e sicurezza civile", "retail": "Commercio al dettaglio",
-    "textile": "Tessile", "tourism": "Turismo",
+    "aerospace-defence": "Aerospazio e difesa",
+    "agri-food": "Agroalimentare",
+    "construction": "Costruzioni",
+    "cultural-creative": "Industrie culturali e creative",
+    "digital": "Digitale",
+    "electronics": "Elettronica",
+    "energy-intensive": "Industrie ad alta intensità energetica",
+    "renewables": "Energie rinnovabili",
+    "health": "Salute",
+    "mobility": "Mobilità – Trasporti – Automotive",
+    "proximity-social": "Prossimità, economia sociale e sicurezza civile",
+    "retail": "Commercio al dettaglio",
+    "textile": "Tessile",
+    "tourism": "Turismo",
 }
 
 
@@ -34,18 +42,30 @@ def test_the_fourteen_ecosystems_with_names() -> None:
 
 def test_term_syntax() -> None:
     assert expand("aerospazial[ei]") == ["aerospaziale", "aerospaziali"]
-    matcher = PhraseMatcher([
-        ("aerospazial[ei]", Entry("eco", "a", 4, "aerospazial[ei]")),
-        ("tessil*", Entry("eco", "t", 4, "tessil*")),
-        ("agri-food", Entry("eco", "f", 4, "agri-food")),
-        ("=EDF", Entry("programme", "edf", 1, "=EDF")),
-        ("green and digital", Entry("neutral", "neutral", 0, "green and digital")),
-        ("digital", Entry("eco", "d", 3, "digital")),
-    ])
-    found = [(h.text, h.entries[0].key) for h in matcher.scan(
-        "Imprese AEROSPAZIALI e tessili, agri food, the EDF (not edf), green and digital; digital")]
-    assert found == [("aerospaziali", "a"), ("tessili", "t"), ("agri food", "f"),
-                     ("green and digital", "neutral"), ("digital", "d"), ("EDF", "edf")]
+    matcher = PhraseMatcher(
+        [
+            ("aerospazial[ei]", Entry("eco", "a", 4, "aerospazial[ei]")),
+            ("tessil*", Entry("eco", "t", 4, "tessil*")),
+            ("agri-food", Entry("eco", "f", 4, "agri-food")),
+            ("=EDF", Entry("programme", "edf", 1, "=EDF")),
+            ("green and digital", Entry("neutral", "neutral", 0, "green and digital")),
+            ("digital", Entry("eco", "d", 3, "digital")),
+        ]
+    )
+    found = [
+        (h.text, h.entries[0].key)
+        for h in matcher.scan(
+            "Imprese AEROSPAZIALI e tessili, agri food, the EDF (not edf), green and digital; digital"
+        )
+    ]
+    assert found == [
+        ("aerospaziali", "a"),
+        ("tessili", "t"),
+        ("agri food", "f"),
+        ("green and digital", "neutral"),
+        ("digital", "d"),
+        ("EDF", "edf"),
+    ]
 
 
 def test_bad_files_fail_with_a_clear_message(tmp_path: Path) -> None:

@@ -27,8 +27,15 @@ ADMIN_LEAD_CHARS = 60
 
 # Concerns whose terms must not hide each other ("European Cluster Conference" is a cluster-policy
 # phrase *and* contains an event cue); within a concern the longest term wins.
-CONCERNS = {"eco": "topic", "neutral": "topic", "generic": "topic", "kind": "kind",
-            "administrative": "kind", "programme": "label", "tag": "label"}
+CONCERNS = {
+    "eco": "topic",
+    "neutral": "topic",
+    "generic": "topic",
+    "kind": "kind",
+    "administrative": "kind",
+    "programme": "label",
+    "tag": "label",
+}
 
 
 def _concern(entry: Entry) -> str:
@@ -124,7 +131,9 @@ class Classifier:
         hits = self.matcher.scan(lead)
         return any(entry.group == "administrative" for hit in hits for entry in hit.entries)
 
-    def _scores(self, evidence: Evidence, identifier: str | None) -> tuple[dict[str, float], dict[str, list[str]]]:
+    def _scores(
+        self, evidence: Evidence, identifier: str | None
+    ) -> tuple[dict[str, float], dict[str, list[str]]]:
         weight = self.settings.classify_title_weight
         scores: dict[str, float] = {}
         why: dict[str, list[str]] = {}
@@ -154,7 +163,8 @@ class Classifier:
         best = max(scores.values())
         ranked = sorted(scores.items(), key=lambda pair: pair[1], reverse=True)
         chosen = [
-            slug for slug, score in ranked
+            slug
+            for slug, score in ranked
             if score >= threshold and score >= settings.classify_relative_threshold * best
         ]
         return chosen[: settings.classify_max_ecosystems]
@@ -162,8 +172,10 @@ class Classifier:
     def _programmes(self, evidence: Evidence, doc: Document) -> list[str]:
         found = dict.fromkeys(doc.programmes)
         rules = _identifier_hits(self.taxonomy.programmes, doc.identifier)
-        matched = sorted(evidence.keys("programme") | set(rules), key=lambda s: evidence.first_seen.get(
-            ("programme", s), -2_000_000))
+        matched = sorted(
+            evidence.keys("programme") | set(rules),
+            key=lambda s: evidence.first_seen.get(("programme", s), -2_000_000),
+        )
         found.update(dict.fromkeys(matched))
         return list(found)
 

@@ -35,14 +35,49 @@ _MONTH_NAMES: dict[int, tuple[str, ...]] = {
 MONTHS: dict[str, int] = {name: number for number, names in _MONTH_NAMES.items() for name in names}
 # Short forms that are also words ("set", "gen", "mar"): accepted only with a dot or a year.
 _ABBREVIATIONS = frozenset(
-    "gen feb mar apr mag giu lug ago set sett ott nov dic jan jun jul aug sep sept oct dec janv fév févr "
-    "avr juil jän mär okt dez ene abr".split()
+    [
+        "gen",
+        "feb",
+        "mar",
+        "apr",
+        "mag",
+        "giu",
+        "lug",
+        "ago",
+        "set",
+        "sett",
+        "ott",
+        "nov",
+        "dic",
+        "jan",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "dec",
+        "janv",
+        "fév",
+        "févr",
+        "avr",
+        "juil",
+        "jän",
+        "mär",
+        "okt",
+        "dez",
+        "ene",
+        "abr",
+    ]
 )
 _MONTH = "(?:" + "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=True)) + r")\.?"
 _ORD = r"(?:°|º|\.|st|nd|rd|th|er)?"
 _DAY = r"(?:[12]\d|3[01]|0?[1-9])"
 _YEAR = r"(?:19|20)\d\d"
-_JOIN = r"\s*(?:-|–|—|/|&|\be\b|\bed\b|\band\b|\bto\b|\bal\b|\ball['’]|\bau\b|\bbis\b|\by\b|\bal\b|\bthrough\b)\s*"
+_JOIN = (
+    r"\s*(?:-|–|—|/|&|\be\b|\bed\b|\band\b|\bto\b|\bal\b|\ball['’]|\bau\b|\bbis\b|\by\b"
+    r"|\bthrough\b)\s*"
+)
 
 # "7-8 March 2024", "dal 7 all'8 marzo", "1 e 2 dicembre 2016", "du 7 au 8 mars", "7 to 8 March"
 # Patterns start with a digit (no lookbehind) so ``re`` can skip to digits quickly; the character
@@ -63,7 +98,7 @@ _MONTH_DAY = re.compile(
     rf"(?:,?\s+(?P<y>{_YEAR}))$",
     re.IGNORECASE,
 )
-_YEAR_RE = re.compile(rf"(?:19|20)\d\d(?!\w)")
+_YEAR_RE = re.compile(r"(?:19|20)\d\d(?!\w)")
 # "2025-02-05", with an optional time that is ignored
 _ISO = re.compile(r"(?P<y>(?:19|20)\d\d)-(?P<m>[01]\d)-(?P<d1>[0-3]\d)(?![\d])")
 # "4.4.2017", "4.4. 2017", "04/06/2017", "12/03" (day first, as everywhere in the EU)
@@ -74,9 +109,10 @@ _NUMERIC = re.compile(
 _NUMERIC_DASH = re.compile(rf"(?P<d1>\d\d?)-(?P<m>1[0-2]|0?[1-9])-(?P<y>{_YEAR})(?![\d-])")
 
 _DEADLINE_CUE = re.compile(
-    r"scadenz[ae]|scade\b|scadrà|entro\b|termine|chiusura|chiude\b|non oltre|data limite|fino al|deadline|due (?:by|on)"
-    r"|clos(?:es|ing|e)\b|closing date|submi(?:t|ssion)|apply by|applications? by|cut[\s-]?off|until\b"
-    r"|date limite|jusqu['’]au|clôture|avant le|frist|einsendeschluss|bewerbungsschluss|bis zum|bis spätestens"
+    r"scadenz[ae]|scade\b|scadrà|entro\b|termine|chiusura|chiude\b|non oltre|data limite|fino al"
+    r"|deadline|due (?:by|on)|clos(?:es|ing|e)\b|closing date|submi(?:t|ssion)|apply by|applications? by"
+    r"|cut[\s-]?off|until\b|date limite|jusqu['’]au|clôture|avant le|frist|einsendeschluss"
+    r"|bewerbungsschluss|bis zum|bis spätestens"
     r"|plazo|fecha l[ií]mite|hasta el|presentazione delle domande|domande",
     re.IGNORECASE,
 )
@@ -141,11 +177,9 @@ def _year(raw: str | None) -> int | None:
 
 
 def _window(text: str, start: int) -> str:
-    before = text[max(0, start - _WINDOW):start]
-    cut = None
-    for cut in _BOUNDARY.finditer(before):
-        pass
-    return before[cut.end():] if cut else before
+    before = text[max(0, start - _WINDOW) : start]
+    ends = [boundary.end() for boundary in _BOUNDARY.finditer(before)]
+    return before[ends[-1] :] if ends else before
 
 
 def _starts_clean(text: str, start: int, forbidden: str) -> bool:
@@ -157,7 +191,7 @@ def _starts_clean(text: str, start: int, forbidden: str) -> bool:
 
 
 def _month_first(text: str) -> Iterator[re.Match[str]]:
-    """"March 7, 2024": anchored on each year, read backwards (a month-first scan would be slow)."""
+    """ "March 7, 2024": anchored on each year, read backwards (a month-first scan would be slow)."""
     for year in _YEAR_RE.finditer(text):
         start = max(0, year.start() - 30)
         match = _MONTH_DAY.search(text, start, year.end())
@@ -180,14 +214,23 @@ def _mentions_raw(text: str) -> list[Mention]:
             if written in _ABBREVIATIONS and m.group("y") is None:
                 continue
             d2 = m.groupdict().get("d2")
-            found.append(Mention(m.start(), m.end(), int(m.group("d1")), month, _year(m.group("y")),
-                                 int(d2) if d2 else None, month if d2 else None))
+            found.append(
+                Mention(
+                    m.start(),
+                    m.end(),
+                    int(m.group("d1")),
+                    month,
+                    _year(m.group("y")),
+                    int(d2) if d2 else None,
+                    month if d2 else None,
+                )
+            )
     for regex, forbidden in ((_ISO, "-"), (_NUMERIC_DASH, ".,/-"), (_NUMERIC, ".,/")):
         for m in regex.finditer(text):
             if not _starts_clean(text, m.start(), forbidden) or not 1 <= int(m.group("d1")) <= 31:
                 continue
             year = _year(m.group("y"))
-            if year is None and not _SHORT_CUE.search(text[max(0, m.start() - 30):m.start()]):
+            if year is None and not _SHORT_CUE.search(text[max(0, m.start() - 30) : m.start()]):
                 continue  # "2.5 million", "TRL 6/7": a bare d/m needs a cue right before it
             found.append(Mention(m.start(), m.end(), int(m.group("d1")), int(m.group("m")), year))
     return found
@@ -215,18 +258,28 @@ def find_mentions(text: str) -> list[Mention]:
     while index < len(mentions):
         mention = mentions[index]
         following = mentions[index + 1] if index + 1 < len(mentions) else None
-        joined = following is not None and re.fullmatch(_JOIN, text[mention.end:following.start]) is not None
+        joined = (
+            following is not None and re.fullmatch(_JOIN, text[mention.end : following.start]) is not None
+        )
         if following and joined and mention.end_day is None and following.end_day is None:
             year = mention.year or following.year
-            mention = Mention(mention.start, following.end, mention.day, mention.month, year,
-                              following.day, following.month)
+            mention = Mention(
+                mention.start, following.end, mention.day, mention.month, year, following.day, following.month
+            )
             index += 1
         window = _window(text, mention.start)
         result.append(
-            Mention(mention.start, mention.end, mention.day, mention.month, mention.year,
-                    mention.end_day, mention.end_month,
-                    deadline_cue=_DEADLINE_CUE.search(window) is not None,
-                    opening_cue=_OPENING_CUE.search(window) is not None)
+            Mention(
+                mention.start,
+                mention.end,
+                mention.day,
+                mention.month,
+                mention.year,
+                mention.end_day,
+                mention.end_month,
+                deadline_cue=_DEADLINE_CUE.search(window) is not None,
+                opening_cue=_OPENING_CUE.search(window) is not None,
+            )
         )
         index += 1
     return result

@@ -28,8 +28,14 @@ class Counts:
         precision = self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
         recall = self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
-                "tp": self.tp, "fp": self.fp, "fn": self.fn}
+        return {
+            "precision": round(precision, 4),
+            "recall": round(recall, 4),
+            "f1": round(f1, 4),
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+        }
 
 
 @dataclass
@@ -64,7 +70,9 @@ class Report:
                 for (gold, pred), count in self.kind_confusions.most_common()
             ],
             "deadline_accuracy": round(self.deadline_correct / n, 4),
-            "event_date_accuracy": round(self.event_correct / self.event_total, 4) if self.event_total else None,
+            "event_date_accuracy": round(self.event_correct / self.event_total, 4)
+            if self.event_total
+            else None,
             "errors": self.errors,
         }
 
@@ -115,10 +123,20 @@ def evaluate(lines: Iterable[str], classifier: Classifier) -> Report:
             report.event_total += 1
             event = result.event_date.isoformat() if result.event_date else None
             report.event_correct += event == gold["event_date"]
-        if set(result.ecosystems) != set(gold.get("ecosystems") or []) or result.kind != gold.get("kind") \
-                or deadline != gold.get("deadline"):
-            report.misses.append({"id": doc.id, "ecosystems": result.ecosystems, "kind": result.kind,
-                                  "deadline": deadline, "gold": gold})
+        if (
+            set(result.ecosystems) != set(gold.get("ecosystems") or [])
+            or result.kind != gold.get("kind")
+            or deadline != gold.get("deadline")
+        ):
+            report.misses.append(
+                {
+                    "id": doc.id,
+                    "ecosystems": result.ecosystems,
+                    "kind": result.kind,
+                    "deadline": deadline,
+                    "gold": gold,
+                }
+            )
     return report
 
 
@@ -133,10 +151,14 @@ def render(report: Report) -> str:
         "per ecosystem:",
     ]
     for slug, fig in data["per_ecosystem"].items():
-        lines.append(f"  {slug:<20} P={fig['precision']:.3f} R={fig['recall']:.3f} F1={fig['f1']:.3f}"
-                     f"  tp={fig['tp']} fp={fig['fp']} fn={fig['fn']}")
+        lines.append(
+            f"  {slug:<20} P={fig['precision']:.3f} R={fig['recall']:.3f} F1={fig['f1']:.3f}"
+            f"  tp={fig['tp']} fp={fig['fp']} fn={fig['fn']}"
+        )
     lines.append("confusions (expected -> predicted):")
-    lines += [f"  {c['expected']} -> {c['predicted']}: {c['count']}" for c in data["confusions"]] or ["  none"]
+    lines += [f"  {c['expected']} -> {c['predicted']}: {c['count']}" for c in data["confusions"]] or [
+        "  none"
+    ]
     lines.append(f"kind accuracy: {data['kind_accuracy']:.3f}")
     lines += [f"  {c['expected']} -> {c['predicted']}: {c['count']}" for c in data["kind_confusions"]]
     lines.append(f"deadline exact-match accuracy: {data['deadline_accuracy']:.3f}")

@@ -61,7 +61,9 @@ def decide_kind(evidence: Evidence, facts: KindInputs, *, threshold: float) -> s
         return NEWS if is_past else EVENT
     call = body_call = _body(evidence, CALL)
     strong_call = any(
-        entry.weight >= STRONG_CUE for (group, key), terms in evidence.body.items() if (group, key) == ("kind", CALL)
+        entry.weight >= STRONG_CUE
+        for (group, key), terms in evidence.body.items()
+        if (group, key) == ("kind", CALL)
         for entry in (evidence.entry(term, group, key) for term in terms)
     )
     event = _body(evidence, EVENT) + min(future, 3.0)

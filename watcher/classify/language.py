@@ -17,23 +17,169 @@ LINGUA_CHARS = 200
 
 _STOPWORDS: dict[str, frozenset[str]] = {
     "it": frozenset(
-        "il lo gli di del della dei delle degli dello che per con non una sono è alla alle nel nella nei "
-        "anche e ed dal dalla sul sulla tra fra questo questa come più ai agli".split()
+        [
+            "il",
+            "lo",
+            "gli",
+            "di",
+            "del",
+            "della",
+            "dei",
+            "delle",
+            "degli",
+            "dello",
+            "che",
+            "per",
+            "con",
+            "non",
+            "una",
+            "sono",
+            "è",
+            "alla",
+            "alle",
+            "nel",
+            "nella",
+            "nei",
+            "anche",
+            "e",
+            "ed",
+            "dal",
+            "dalla",
+            "sul",
+            "sulla",
+            "tra",
+            "fra",
+            "questo",
+            "questa",
+            "come",
+            "più",
+            "ai",
+            "agli",
+        ]
     ),
-    "en": frozenset("the of and to in for is on with that are this by from be will an as at its has".split()),
-    "fr": frozenset("le les des du et pour dans une est sur avec qui au aux par ce cette sont ou".split()),
-    "de": frozenset("der die das und den dem des ist mit für von zu auf ein eine nicht im sich bei".split()),
-    "es": frozenset("el los las y para con una por en es se su del al como más sobre".split()),
+    "en": frozenset(
+        [
+            "the",
+            "of",
+            "and",
+            "to",
+            "in",
+            "for",
+            "is",
+            "on",
+            "with",
+            "that",
+            "are",
+            "this",
+            "by",
+            "from",
+            "be",
+            "will",
+            "an",
+            "as",
+            "at",
+            "its",
+            "has",
+        ]
+    ),
+    "fr": frozenset(
+        [
+            "le",
+            "les",
+            "des",
+            "du",
+            "et",
+            "pour",
+            "dans",
+            "une",
+            "est",
+            "sur",
+            "avec",
+            "qui",
+            "au",
+            "aux",
+            "par",
+            "ce",
+            "cette",
+            "sont",
+            "ou",
+        ]
+    ),
+    "de": frozenset(
+        [
+            "der",
+            "die",
+            "das",
+            "und",
+            "den",
+            "dem",
+            "des",
+            "ist",
+            "mit",
+            "für",
+            "von",
+            "zu",
+            "auf",
+            "ein",
+            "eine",
+            "nicht",
+            "im",
+            "sich",
+            "bei",
+        ]
+    ),
+    "es": frozenset(
+        [
+            "el",
+            "los",
+            "las",
+            "y",
+            "para",
+            "con",
+            "una",
+            "por",
+            "en",
+            "es",
+            "se",
+            "su",
+            "del",
+            "al",
+            "como",
+            "más",
+            "sobre",
+        ]
+    ),
 }
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _MIN_VOTES = 3
 _MARGIN = 1.5
 _LINGUA_ONLY_BELOW = 120
 
-_EU_LANGUAGES = (
-    "ITALIAN ENGLISH FRENCH GERMAN SPANISH PORTUGUESE DUTCH POLISH ROMANIAN GREEK CZECH SLOVAK SLOVENE "
-    "CROATIAN HUNGARIAN BULGARIAN SWEDISH DANISH FINNISH ESTONIAN LATVIAN LITHUANIAN IRISH"
-).split()
+_EU_LANGUAGES = [
+    "ITALIAN",
+    "ENGLISH",
+    "FRENCH",
+    "GERMAN",
+    "SPANISH",
+    "PORTUGUESE",
+    "DUTCH",
+    "POLISH",
+    "ROMANIAN",
+    "GREEK",
+    "CZECH",
+    "SLOVAK",
+    "SLOVENE",
+    "CROATIAN",
+    "HUNGARIAN",
+    "BULGARIAN",
+    "SWEDISH",
+    "DANISH",
+    "FINNISH",
+    "ESTONIAN",
+    "LATVIAN",
+    "LITHUANIAN",
+    "IRISH",
+]
 
 _detector: Any = None
 _detector_failed = False
@@ -50,7 +196,9 @@ def _lingua() -> Any:
                     from lingua import Language, LanguageDetectorBuilder
 
                     languages = [getattr(Language, name) for name in _EU_LANGUAGES if hasattr(Language, name)]
-                    _detector = LanguageDetectorBuilder.from_languages(*languages).with_low_accuracy_mode().build()
+                    _detector = (
+                        LanguageDetectorBuilder.from_languages(*languages).with_low_accuracy_mode().build()
+                    )
                 except Exception:  # lingua missing or broken: detection degrades to the vote
                     _detector_failed = True
     return _detector

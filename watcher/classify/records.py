@@ -105,7 +105,9 @@ def classify_stream(lines: Iterable[str], out: TextIO, err: TextIO, classifier: 
             result = classifier.classify(doc)
         except Exception as error:  # one odd item must not stop the stream; report it and go on
             bad += 1
-            print(dumps({"line": number, "id": doc.id, "error": f"{type(error).__name__}: {error}"}), file=err)
+            print(
+                dumps({"line": number, "id": doc.id, "error": f"{type(error).__name__}: {error}"}), file=err
+            )
             continue
         print(dumps(classification_record(doc.id, result)), file=out)
     return bad

@@ -107,10 +107,14 @@ def record_correction(
     if item is None:
         raise LookupError(f"no item {item_id}")
     correction = session.get(Correction, item_id) or Correction(item_id=item_id)
-    for name, value in (("ecosystems", ecosystems), ("kind", kind), ("deadline", deadline),
-                        ("event_date", event_date)):
-        if value is not None:
-            setattr(correction, name, list(value) if name == "ecosystems" else value)
+    if ecosystems is not None:
+        correction.ecosystems = list(ecosystems)
+    if kind is not None:
+        correction.kind = kind
+    if deadline is not None:
+        correction.deadline = deadline
+    if event_date is not None:
+        correction.event_date = event_date
     correction.author, correction.at = author, utcnow()
     session.add(correction)
     for name in ("ecosystems", "kind", "deadline", "event_date"):
@@ -142,7 +146,10 @@ def _batches(session: Session, *, source: str | None, size: int) -> Iterator[lis
 
 
 def reclassify(
-    *, engine: Engine | None = None, classifier: Classifier | None = None, source: str | None = None,
+    *,
+    engine: Engine | None = None,
+    classifier: Classifier | None = None,
+    source: str | None = None,
     batch_size: int = 500,
 ) -> ReclassifyReport:
     """Re-run the classifier over stored items (e.g. after a taxonomy change), one batch per commit."""
@@ -158,8 +165,9 @@ def reclassify(
                 report.seen += 1
                 correction = corrections.get(item.id or -1)
                 report.corrected_kept += correction is not None
-                if apply_classification(item, classifier.classify(document_from_item(item)),
-                                        correction=correction):
+                if apply_classification(
+                    item, classifier.classify(document_from_item(item)), correction=correction
+                ):
                     item.updated_at = utcnow()
                     session.add(item)
                     report.changed += 1
@@ -183,7 +191,9 @@ def corrections_export(*, engine: Engine | None = None) -> Iterator[dict[str, An
             event_date = correction.event_date or item.event_date
             published = _day(item.published_at)
             gold: dict[str, Any] = {
-                "ecosystems": list(correction.ecosystems if correction.ecosystems is not None else item.ecosystems),
+                "ecosystems": list(
+                    correction.ecosystems if correction.ecosystems is not None else item.ecosystems
+                ),
                 "kind": correction.kind or item.kind,
                 "deadline": deadline.isoformat() if deadline else None,
             }

@@ -79,7 +79,9 @@ def _weighted_terms(value: Any, *, where: str, default_weight: float = 1.0) -> I
     if isinstance(value, list):
         value = {default_weight: value}
     if not isinstance(value, dict):
-        raise TaxonomyError(f"{where}: expected a mapping weight -> list of terms, got {type(value).__name__}")
+        raise TaxonomyError(
+            f"{where}: expected a mapping weight -> list of terms, got {type(value).__name__}"
+        )
     for weight, terms in value.items():
         try:
             number = float(weight)

@@ -55,7 +55,9 @@ def _text_deadlines(mentions: list[Mention], reference: date) -> tuple[list[date
     return sorted(set(deadlines)), opening
 
 
-def _event_date(title: list[Mention], body: list[Mention], *, reference: date, skip: date | None) -> date | None:
+def _event_date(
+    title: list[Mention], body: list[Mention], *, reference: date, skip: date | None
+) -> date | None:
     for mention in title + body:
         if mention.deadline_cue:
             continue

@@ -64,7 +64,9 @@ def register(app: typer.Typer) -> None:
         from watcher.classify.storage import reclassify
 
         report = reclassify(classifier=_classifier(), source=source)
-        typer.echo(f"items: {report.seen}, changed: {report.changed}, with corrections kept: {report.corrected_kept}")
+        typer.echo(
+            f"items: {report.seen}, changed: {report.changed}, with corrections kept: {report.corrected_kept}"
+        )
 
     corrections = typer.Typer(help="Admins' reclassifications.", no_args_is_help=True)
 
