@@ -60,15 +60,28 @@ class ExistingRows:
             item.identifier for item in unmatched if item.identifier and id_counts[item.identifier] == 1
         }
         # A row whose own guid is in this batch belongs to that item; never hand it to another one.
-        self.by_url = self._index(session, source_id, Item.url, self._urls, batch_guids, "url")
+        self.by_url = self._index(
+            session,
+            source_id=source_id,
+            column=Item.url,
+            values=self._urls,
+            batch_guids=batch_guids,
+            attr="url",
+        )
         self.by_identifier = self._index(
-            session, source_id, Item.identifier, self._identifiers, batch_guids, "identifier"
+            session,
+            source_id=source_id,
+            column=Item.identifier,
+            values=self._identifiers,
+            batch_guids=batch_guids,
+            attr="identifier",
         )
 
     @staticmethod
     def _index(
-        session: Session, source_id: str, column: Any, values: set[str], batch_guids: set[str], attr: str
+        session: Session, *, source_id: str, column: Any, values: set[str], batch_guids: set[str], attr: str
     ) -> dict[str, Item]:
+        """Rows matching exactly one stored row by ``attr``; ambiguous keys match nothing."""
         if not values:
             return {}
         found: dict[str, list[Item]] = {}
