@@ -51,7 +51,8 @@ class Settings(BaseSettings):
         1.5, description="Review queue: items whose best score is under classify_threshold × this."
     )
     web_page_size: int = Field(20, description="Items per page of the public archive and the JSON API.")
-    web_count_cap: int = Field(1000, description="Archive counts stop here (\"more than N\") to stay cheap.")
+    web_count_cap: int = Field(200, description="Archive counts stop here (\"more than N\") to stay cheap.")
+    web_facet_cache_s: float = Field(300.0, description="Seconds the archive filter menus are cached.")
     web_max_page: int = Field(500, description="Deepest archive/API page served (OFFSET stays bounded).")
     web_query_max_chars: int = Field(200, description="Longest free-text search or filter value accepted.")
     feed_max_entries: int = Field(50, description="Entries in an Atom feed.")
