@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from watcher.normalize.sanitize import sanitize_html
 
@@ -81,3 +85,39 @@ def test_output_is_a_fixed_point() -> None:
 
 def test_no_generic_attributes_survive() -> None:
     assert sanitize_html('<p lang="it" title="t" dir="rtl" data-x="1">x</p>') == "<p>x</p>"
+
+
+_FRAGMENTS = [
+    "<script>",
+    "</script>",
+    "<img src=x onerror=alert(1)>",
+    '<a href="javascript:alert(1)">',
+    "</a>",
+    "<svg/onload=alert(1)>",
+    "<p>",
+    "</p>",
+    "<style>",
+    "<iframe src=//x>",
+    '<a href="data:x">',
+    "&lt;",
+    "<b",
+    ">",
+    '"',
+    "'",
+    "text",
+    "<!--",
+    "-->",
+    "<math><mi>",
+    "<form>",
+    "java&#x09;script:",
+    "<br/>",
+]
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=25))
+def test_no_active_content_survives_any_mix(parts: list[str]) -> None:
+    clean = sanitize_html("".join(parts), base_url=BASE).lower()
+    assert "<script" not in clean and "<iframe" not in clean and "<svg" not in clean and "<img" not in clean
+    assert 'href="java' not in clean  # "javascript:" as text is harmless; as a link it is not
+    assert not re.search(r"<[^>]*\son\w+=", clean)
+    assert 'href="data:' not in clean
