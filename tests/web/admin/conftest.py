@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import re
+import shutil
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from watcher import migrate
+from watcher.db import get_engine
 from watcher.models import Item
 from watcher.settings import get_settings
+from watcher.web.admin import auth
 from watcher.web.admin.auth import create_admin
 from watcher.web.app import create_app
 
@@ -60,6 +67,35 @@ def add_item(session: Session, **fields: object) -> Item:
     session.commit()
     session.refresh(item)
     return item
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file per test session; each test gets a copy (migrating costs ~1 s)."""
+    path = tmp_path_factory.mktemp("admin-template") / "template.sqlite"
+    url = f"sqlite:///{path}"
+    migrate.upgrade(url)
+    get_engine(url).dispose()
+    with sqlite3.connect(path) as conn:  # fold the WAL into the file before it is copied
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2id with minimal cost parameters: the suite checks behaviour, not hash strength."""
+    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@pytest.fixture
+def sqlite_engine(migrated_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    """Overrides the suite's fixture of the same name: a copy of the migrated template database."""
+    path = tmp_path / "admin.sqlite"
+    shutil.copyfile(migrated_template, path)
+    url = f"sqlite:///{path}"
+    monkeypatch.setenv("WATCHER_DATABASE_URL", url)
+    get_settings.cache_clear()
+    return get_engine(url)
 
 
 @pytest.fixture
