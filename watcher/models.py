@@ -48,6 +48,7 @@ class Item(SQLModel, table=True):
         Index("ix_item_published", "published_at"),
         Index("ix_item_deadline", "deadline"),
         Index("ix_item_kind_published", "kind", "published_at"),
+        Index("ix_item_event_date", "event_date"),  # calendar feeds read events by date
     )
 
     id: int | None = Field(default=None, primary_key=True)
