@@ -20,7 +20,7 @@ from watcher.classify.kind import EVENT, KindInputs, decide_kind
 from watcher.classify.language import detect_language
 from watcher.classify.matcher import Entry, Hit, PhraseMatcher
 from watcher.classify.taxonomy import Label, Taxonomy, load_taxonomy
-from watcher.classify.when import extract_dates, past_event_date
+from watcher.classify.when import extract_dates
 from watcher.settings import Settings, get_settings
 
 ADMIN_LEAD_CHARS = 60
@@ -98,7 +98,6 @@ class Classifier:
         dates = extract_dates(
             title=title, body=body, structured=list(doc.deadlines), published=doc.published, today=today
         )
-        reference = dates.reference or today
         kind = decide_kind(
             evidence,
             KindInputs(
@@ -107,7 +106,7 @@ class Classifier:
                 default_kind=doc.default_kind,
                 administrative=administrative,
                 upcoming_event_date=dates.event_date is not None,
-                past_event_date=past_event_date(title, body, reference=reference),
+                past_event_date=dates.title_in_past,
             ),
             threshold=self.settings.classify_kind_threshold,
         )

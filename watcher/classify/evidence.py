@@ -33,14 +33,16 @@ class Evidence:
     def add_title(self, hits: list[Hit]) -> None:
         for hit in hits:
             for entry in hit.entries:
-                self.surface.setdefault(entry.term, normalise(hit.text))
+                if entry.term not in self.surface:
+                    self.surface[entry.term] = normalise(hit.text)
                 self.title[(entry.group, entry.key)][entry.term] = entry
                 self.first_seen.setdefault((entry.group, entry.key), hit.start - 1_000_000)
 
     def add_body(self, hits: list[Hit]) -> None:
         for hit in hits:
             for entry in hit.entries:
-                self.surface.setdefault(entry.term, normalise(hit.text))
+                if entry.term not in self.surface:
+                    self.surface[entry.term] = normalise(hit.text)
                 self.body[(entry.group, entry.key)][entry.term] += 1
                 self.body_entries[entry.term + "\x00" + entry.group + "\x00" + entry.key] = entry
                 self.first_seen.setdefault((entry.group, entry.key), hit.start)

@@ -204,12 +204,17 @@ def _lingua() -> Any:
     return _detector
 
 
+_VOTERS: dict[str, tuple[str, ...]] = {}
+for _language, _words in _STOPWORDS.items():
+    for _word in _words:
+        _VOTERS[_word] = (*_VOTERS.get(_word, ()), _language)
+
+
 def _vote(text: str) -> str | None:
     counts = dict.fromkeys(_STOPWORDS, 0)
     for word in _WORD.findall(text.lower()):
-        for language, words in _STOPWORDS.items():
-            if word in words:
-                counts[language] += 1
+        for language in _VOTERS.get(word, ()):
+            counts[language] += 1
     ranked = sorted(counts.items(), key=lambda pair: pair[1], reverse=True)
     (best, top), (_, second) = ranked[0], ranked[1]
     if top >= _MIN_VOTES and top >= _MARGIN * second:

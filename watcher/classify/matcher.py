@@ -134,8 +134,12 @@ class _Side:
                     if span != key:
                         inner.extend(self.literal.get(span, ()))
                     if j == i + 1:
-                        inner.extend(e for p in by_start.get(span[:3], ()) if span.startswith(p)
-                                     for e in self.prefixes[p])
+                        inner.extend(
+                            e
+                            for p in by_start.get(span[:3], ())
+                            if span.startswith(p)
+                            for e in self.prefixes[p]
+                        )
             present = {concern(entry) for entry in entries}
             for entry in inner:
                 if concern(entry) not in present and entry not in entries:
@@ -153,7 +157,9 @@ class _Side:
                 node.end = True
         if not root.children:
             return
-        self.regex = re.compile(r"(?<!\w)" + _emit(root) + r"(?!\w)")
+        # No leading lookbehind: a pattern that starts with a branch of literals lets ``re`` skip
+        # straight to possible first characters; the word boundary before is checked in ``scan``.
+        self.regex = re.compile(_emit(root) + r"(?!\w)")
 
     def entries(self, matched: str) -> tuple[Entry, ...]:
         found = self._cache.get(matched)
@@ -177,9 +183,13 @@ class _Side:
             return []
         hits = []
         for match in self.regex.finditer(text):
-            entries = self.entries(match.group())
+            start = match.start()
+            if start and (text[start - 1].isalnum() or text[start - 1] == "_"):
+                continue  # inside a word
+            matched = match.group()
+            entries = self.entries(matched)
             if entries:
-                hits.append(Hit(entries, match.start(), match.group()))
+                hits.append(Hit(entries, start, matched))
         return hits
 
 

@@ -22,6 +22,7 @@ class Dates:
     event_date: date | None = None
     opening: date | None = None
     reference: date | None = None
+    title_in_past: bool = False
 
 
 def _reference(mentions: list[Mention]) -> date | None:
@@ -83,12 +84,18 @@ def extract_dates(
     text_deadlines, opening = _text_deadlines(title_mentions + body_mentions, reference)
     deadlines = sorted(set(structured)) if structured else text_deadlines
     event = _event_date(title_mentions, body_mentions, reference=reference, skip=found_reference)
-    return Dates(deadlines=deadlines, event_date=event, opening=opening, reference=reference)
+    return Dates(
+        deadlines=deadlines,
+        event_date=event,
+        opening=opening,
+        reference=reference,
+        title_in_past=_title_in_past(title_mentions, reference),
+    )
 
 
-def past_event_date(title: str, body: str, *, reference: date) -> bool:
+def _title_in_past(mentions: list[Mention], reference: date) -> bool:
     """True when the first dated mention in the title lies before the reference day (a report)."""
-    for mention in find_mentions(title):
+    for mention in mentions:
         resolved = mention.resolve(reference, prefer_future=False)
         if resolved is not None and mention.year is not None:
             return resolved[1] < reference
