@@ -19,8 +19,8 @@ from markupsafe import Markup
 from sqlalchemy import String, cast, func
 from sqlmodel import Session, col, select
 
+from subscribers.outbox import OutboxMessage
 from watcher.models import Item, SourceState
-from watcher.web.admin import optional
 from watcher.web.admin.charts import stacked_bars
 from watcher.web.admin.common import admin_page, get_db
 
@@ -89,27 +89,20 @@ def items_per_week(
 
 def deliveries_per_day(
     session: Session, *, today: date, days: int = DELIVERY_DAYS
-) -> list[tuple[str, dict[str, int]]] | None:
-    """Outbox rows per creation day by state, or None when the outbox module is not available."""
-    model = optional.outbox_model()
-    if model is None:
-        return None
-    created = getattr(model, "created_at", None)
-    state = getattr(model, "state", None) or getattr(model, "status", None)
-    if created is None or state is None:
-        return None
+) -> list[tuple[str, dict[str, int]]]:
+    """Outbox rows per creation day by state (oldest day first)."""
     start = today - timedelta(days=days - 1)
-    day = func.date(created)
+    day = func.date(OutboxMessage.created_at)
     rows: dict[date, dict[str, int]] = {start + timedelta(days=i): {} for i in range(days)}
     query = (
-        select(day, state, func.count())
-        .where(created >= datetime.combine(start, datetime.min.time(), UTC))
-        .group_by(day, state)
+        select(day, OutboxMessage.state, func.count())
+        .where(OutboxMessage.created_at >= datetime.combine(start, datetime.min.time(), UTC))
+        .group_by(day, OutboxMessage.state)
     )
     for value, name, count in session.exec(query):
         bucket = rows.get(_as_date(value))
         if bucket is not None:
-            bucket[str(name)] = bucket.get(str(name), 0) + count
+            bucket[name] = bucket.get(name, 0) + count
     return [(f"{d.day}/{d.month}", counts) for d, counts in rows.items()]
 
 
@@ -127,7 +120,7 @@ def summary(session: Session) -> Mapping[str, int]:
     }
 
 
-def charts(session: Session, *, today: date) -> dict[str, Markup | None]:
+def charts(session: Session, *, today: date) -> dict[str, Markup]:
     weekly = items_per_week(session, today=today)
     deliveries = deliveries_per_day(session, today=today)
     return {
@@ -135,9 +128,7 @@ def charts(session: Session, *, today: date) -> dict[str, Markup | None]:
             weekly["ecosystem"], title=f"Items per week by ecosystem (last {WEEKS})"
         ),
         "by_source": stacked_bars(weekly["source"], title=f"Items per week by source (last {WEEKS})"),
-        "deliveries": None
-        if deliveries is None
-        else stacked_bars(
+        "deliveries": stacked_bars(
             deliveries, title=f"Deliveries per day by state (last {DELIVERY_DAYS})", colours=STATE_COLOURS
         ),
     }

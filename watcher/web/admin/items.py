@@ -11,9 +11,10 @@ from markupsafe import Markup
 from sqlalchemy import String, cast, or_
 from sqlmodel import Session, col, select
 
+from watcher.classify.storage import record_correction
 from watcher.models import Correction, Item
+from watcher.normalize.sanitize import sanitize_html
 from watcher.settings import Settings
-from watcher.web.admin import optional
 from watcher.web.admin.common import MAX_DB_ID, DbId, admin_page, get_db, redirect, settings_of
 from watcher.web.i18n import ECOSYSTEM_SLUGS
 
@@ -93,44 +94,30 @@ def apply_correction(
     event_date: date | None,
     author: str,
 ) -> None:
-    """Record the admin's classification (wins over the classifier on later polls) and apply it now."""
-    provided = optional.function("watcher.classify.corrections", "apply_correction")
-    if provided is not None:
-        provided(
-            session,
-            item.id,
-            ecosystems=ecosystems,
-            kind=kind,
-            deadline=deadline,
-            event_date=event_date,
-            author=author,
-        )
-        session.commit()
-        return
-    correction = session.get(Correction, item.id) or Correction(item_id=item.id or 0)
-    correction.ecosystems = ecosystems
-    correction.kind = kind
-    correction.deadline = deadline
-    correction.event_date = event_date
-    correction.author = author
-    correction.at = datetime.now(UTC)
-    item.ecosystems = ecosystems
-    item.kind = kind
-    item.deadline = deadline
-    item.event_date = event_date
-    item.corrected = True
+    """Record the admin's classification through the classifier's own path, so it survives re-polls.
+
+    An empty date field means "no correction for this date": the classifier's value stays in charge.
+    """
+    assert item.id is not None
+    record_correction(
+        session,
+        item.id,
+        author=author,
+        ecosystems=ecosystems,
+        kind=kind,
+        deadline=deadline,
+        event_date=event_date,
+    )
     item.updated_at = datetime.now(UTC)
-    session.add(correction)
     session.add(item)
     session.commit()
 
 
 def item_html(item: Item) -> Markup:
     """The stored body, sanitised again on the way out: stored HTML is never trusted as is."""
-    sanitize = optional.function("watcher.normalize.sanitize", "sanitize_html")
-    if sanitize is None or not item.content_html:
+    if not item.content_html:
         return Markup("")
-    return Markup(sanitize(item.content_html, base_url=item.url))
+    return Markup(sanitize_html(item.content_html, base_url=item.url))
 
 
 def build_router() -> APIRouter:

@@ -17,8 +17,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session, select
 
 from subscribers.digest import preview
+from subscribers.drain import drain_sync
 from subscribers.outbox import OutboxMessage, enqueue
-from watcher.web.admin import optional
 from watcher.web.admin.common import DbId, admin_page, get_db, redirect, settings_of
 from watcher.web.admin.subscribers import get_subscriber
 
@@ -81,10 +81,7 @@ def build_router() -> APIRouter:
         key = f"admin-test:{subscriber_id}:{time.time_ns()}"
         enqueue(session, subscriber_id=None, message_key=key, kind="admin", message=message)
         session.commit()
-        drain = optional.function("subscribers.drain", "drain_sync")
-        if drain is None:
-            return redirect(request, back, f"Test queued for {admin.email}; the outbox will send it.")
-        drain(settings)
+        drain_sync(settings)
         session.expire_all()
         row = session.exec(select(OutboxMessage).where(OutboxMessage.message_key == key)).first()
         state = row.state if row is not None else "unknown"

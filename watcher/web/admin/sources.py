@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from watcher.models import Item, SourceState
 from watcher.settings import Settings
-from watcher.web.admin import optional
+from watcher.sources.config import load_sources
 from watcher.web.admin.common import admin_page, get_db, redirect, settings_of
 
 log = logging.getLogger(__name__)
@@ -25,11 +25,8 @@ SourceId = Annotated[str, Path(max_length=100, pattern=r"^[a-z0-9][a-z0-9-]*$")]
 
 def configured_sources(settings: Settings) -> tuple[list[Any], str | None]:
     """The sources file's entries, or an empty list and the reason it cannot be read."""
-    load = optional.function("watcher.sources.config", "load_sources")
-    if load is None:
-        return [], "The sources loader is not available in this installation."
     try:
-        return list(load(settings.sources)), None
+        return list(load_sources(settings.sources)), None
     except Exception as error:  # a broken sources file must not take the console down
         return [], f"Cannot read {settings.sources}: {error}"[:500]
 
@@ -60,11 +57,10 @@ def health_rows(session: Session, sources: list[Any]) -> list[dict[str, Any]]:
 
 
 def _poll(settings: Settings, source_id: str) -> None:
-    poll = optional.function("watcher.pipeline", "poll_sources_sync")
-    if poll is None:
-        return
+    from watcher.pipeline import poll_sources_sync  # heavy (classifier): imported only to poll
+
     try:
-        poll(settings, source_ids=[source_id])
+        poll_sources_sync(settings, source_ids=[source_id])
     except Exception:  # logged: the health table records per-source failures itself
         log.exception("admin poll of %s failed", source_id)
 
@@ -81,7 +77,6 @@ def build_router() -> APIRouter:
             section="sources",
             rows=health_rows(session, sources),
             problem=problem,
-            can_poll=optional.function("watcher.pipeline", "poll_sources_sync") is not None,
         )
 
     @router.post("/{source_id}/toggle")
@@ -110,10 +105,6 @@ def build_router() -> APIRouter:
             return redirect(request, "/admin/sources", problem, kind="error")
         if source_id not in {source.id for source in sources}:
             return redirect(request, "/admin/sources", f"Unknown source {source_id!r}.", kind="error")
-        if optional.function("watcher.pipeline", "poll_sources_sync") is None:
-            return redirect(
-                request, "/admin/sources", "Polling is not available in this installation.", kind="error"
-            )
         background.add_task(_poll, settings, source_id)
         return redirect(
             request, "/admin/sources", f"Polling {source_id} now; reload in a minute for the result."
