@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine
 
 from watcher import migrate
-from watcher.db import get_engine
+from watcher.db import dispose_engines, get_engine
 from watcher.settings import get_settings
 
 pytest_plugins = ["tests.support.http_server", "tests.support.smtp_server"]
@@ -65,7 +65,7 @@ def postgres_url() -> Iterator[str]:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     yield url
-    get_engine.cache_clear()
+    dispose_engines()
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()

@@ -11,11 +11,15 @@ import html as htmllib
 import re
 import unicodedata
 
-from bs4 import BeautifulSoup
+from lxml import etree
+from lxml import html as lxml_html
 
 from watcher.settings import get_settings
 
-_DROP_NAMES = ["script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "head", "title"]
+_DROP = frozenset(
+    {"script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "head", "title"}
+)
+_PARSER = lxml_html.HTMLParser(remove_comments=True, remove_pis=True, no_network=True)
 _PARAGRAPH_TAGS = frozenset(
     {
     "p", "div", "section", "article", "header", "footer", "aside", "main", "nav", "blockquote", "pre",
@@ -50,24 +54,41 @@ def _tidy(value: str) -> str:
 
 
 def _soup_text(markup: str) -> str:
-    """Two walks over the tags, not one per tag kind: this runs for every item of every round."""
-    soup = BeautifulSoup(markup, "lxml")
-    for element in soup.find_all(_DROP_NAMES):
-        element.decompose()
-    for element in soup.find_all(True):
-        name = element.name
-        if name == "br":
-            element.replace_with("\n")
-        elif name in _PARAGRAPH_TAGS:
-            element.insert_before("\n\n")
-            element.insert_after("\n\n")
-        elif name in _LINE_TAGS:
-            element.insert_before("\n")
-        elif name == "li":
-            element.insert_before("\n- ")
-        elif name in _CELL_TAGS:
-            element.insert_after(" ")
-    return soup.get_text()  # comments and doctype are not text: get_text skips them
+    """Text of ``markup`` with block structure kept as line breaks.
+
+    lxml's own tree and one recursive walk: this runs for every item of every round, and it is
+    several times faster than building a BeautifulSoup tree for the same result.
+    """
+    try:
+        root = lxml_html.document_fromstring(markup, parser=_PARSER)
+    except (etree.ParserError, ValueError):  # empty or unparseable: nothing readable
+        return ""
+    out: list[str] = []
+    _walk(root, out)
+    return "".join(out)
+
+
+def _walk(element: etree._Element, out: list[str]) -> None:
+    tag = element.tag.lower() if isinstance(element.tag, str) else ""
+    if tag and tag not in _DROP:
+        if tag == "br":
+            out.append("\n")
+        elif tag in _PARAGRAPH_TAGS:
+            out.append("\n\n")
+        elif tag in _LINE_TAGS:
+            out.append("\n")
+        elif tag == "li":
+            out.append("\n- ")
+        if element.text:
+            out.append(element.text)
+        for child in element:
+            _walk(child, out)
+        if tag in _PARAGRAPH_TAGS:
+            out.append("\n\n")
+        elif tag in _CELL_TAGS:
+            out.append(" ")
+    if element.tail:  # text after a dropped element or a comment still belongs to the parent
+        out.append(element.tail)
 
 
 def html_to_text(html: str) -> str:
