@@ -169,6 +169,9 @@ class Settings(BaseSettings):
     scheduler_lock_retry_s: float = Field(
         10.0, description="How often a standby worker tries to become the scheduler (takeover delay)."
     )
+    worker_ready_timeout_s: float = Field(
+        120.0, description="How long `watcher worker` waits for the schema to reach head before giving up."
+    )
     worker_metrics_port: int = Field(0, description="Port of a worker's own /metrics; 0 disables it.")
     admin_emails: list[str] = Field(
         default_factory=list, description="Admins mailed about failing sources and `unknown` mail (JSON list)."

@@ -26,7 +26,6 @@ def worker(
     ] = None,
 ) -> None:
     """Poll, send and schedule as one of several workers sharing a PostgreSQL database."""
-    from watcher import migrate
     from watcher.db import is_sqlite
     from watcher.observability.logging import configure_logging
 
@@ -37,7 +36,7 @@ def worker(
     configure_logging(settings)
     if count > 1 and is_sqlite(settings.resolved_database_url()):
         fail("SQLite runs a single worker; use PostgreSQL (WATCHER_DATABASE_URL) to run several")
-    migrate.upgrade(settings.resolved_database_url())
+    _wait_until_ready(settings.resolved_database_url(), timeout_s=settings.worker_ready_timeout_s)
     if count > 1:
         raise typer.Exit(_supervise(count, settings.worker_metrics_port))
     from watcher.worker import WorkerRefused, run_worker
@@ -47,6 +46,20 @@ def worker(
     except WorkerRefused as error:
         fail(str(error))
     typer.echo(f"worker stopped: {stats.rounds} round(s), {stats.sources_polled} poll(s), {stats.sent} sent")
+
+
+def _wait_until_ready(url: str, *, timeout_s: float) -> None:
+    """Workers never migrate (several starting at once would race): they wait for `watcher db upgrade`."""
+    import time
+
+    from watcher.db import get_engine
+    from watcher.observability.health import readiness
+
+    deadline = time.monotonic() + timeout_s
+    while not (result := readiness(get_engine(url))).ready:
+        if time.monotonic() > deadline:
+            fail(f"database not ready after {timeout_s:.0f}s: {result.checks}")
+        time.sleep(min(2.0, timeout_s))
 
 
 def _supervise(count: int, metrics_port: int) -> int:
