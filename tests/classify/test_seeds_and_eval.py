@@ -14,6 +14,7 @@ from watcher.classify.evaluation import evaluate
 DATA = Path(__file__).resolve().parents[1] / "data"
 DEV = DATA / "eval" / "dev.jsonl"
 OWN = Path(__file__).parent / "data" / "own_items.jsonl"
+OWN_2 = Path(__file__).parent / "data" / "own_items_2.jsonl"  # written before any tuning on it
 
 
 def _dev_seed_records() -> list[dict[str, object]]:
@@ -45,7 +46,7 @@ def test_seed_document(classifier: Classifier, record: dict[str, object]) -> Non
         assert result.why[slug], "every ecosystem comes with the terms that produced it"
 
 
-@pytest.mark.parametrize("path", [DEV, OWN], ids=["dev", "own"])
+@pytest.mark.parametrize("path", [DEV, OWN, OWN_2], ids=["dev", "own", "own2"])
 def test_quality_bar(classifier: Classifier, path: Path) -> None:
     report = evaluate(path.read_text(encoding="utf-8").splitlines(), classifier).as_dict()
     assert not report["errors"]

@@ -107,6 +107,7 @@ class Classifier:
                 administrative=administrative,
                 upcoming_event_date=dates.event_date is not None,
                 past_event_date=dates.title_in_past,
+                has_text_deadline=bool(dates.deadlines),
             ),
             threshold=self.settings.classify_kind_threshold,
         )

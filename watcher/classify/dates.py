@@ -112,7 +112,8 @@ _DEADLINE_CUE = re.compile(
     r"scadenz[ae]|scade\b|scadrà|entro\b|termine|chiusura|chiude\b|non oltre|data limite|fino al"
     r"|deadline|due (?:by|on)|clos(?:es|ing|e)\b|closing date|submi(?:t|ssion)|apply by|applications? by"
     r"|cut[\s-]?off|until\b|date limite|jusqu['’]au|clôture|avant le|frist|einsendeschluss"
-    r"|bewerbungsschluss|bis zum|bis spätestens"
+    r"|bewerbungsschluss|bis zum|bis spätestens|time limit|receipt of (?:tenders|applications|offers)"
+    r"|regist(?:er|ration|rations) by|sign up by|iscrizioni entro|register before"
     r"|plazo|fecha l[ií]mite|hasta el|presentazione delle domande|domande",
     re.IGNORECASE,
 )

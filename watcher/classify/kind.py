@@ -34,6 +34,7 @@ class KindInputs:
     administrative: bool
     upcoming_event_date: bool
     past_event_date: bool
+    has_text_deadline: bool = False
 
 
 def _title(evidence: Evidence, key: str) -> float:
@@ -78,8 +79,10 @@ def decide_kind(evidence: Evidence, facts: KindInputs, *, threshold: float) -> s
     announced = facts.upcoming_event_date or future >= FUTURE_MIN
     if event >= threshold and event > call and announced and not is_past:
         return EVENT
-    if call >= threshold and (strong_call or call - body_call > 0):
-        return CALL
+    body_only = call - body_call <= 0
+    if call >= threshold and (strong_call or not body_only):
+        if not (body_only and is_past and not facts.has_text_deadline):
+            return CALL  # a body-only call cue in a report ("the contest has ended") is news
     if event >= threshold and announced and not is_past:
         return EVENT
     return facts.default_kind if facts.default_kind in KINDS else NEWS
