@@ -80,9 +80,10 @@ def decide_kind(evidence: Evidence, facts: KindInputs, *, threshold: float) -> s
     if event >= threshold and event > call and announced and not is_past:
         return EVENT
     body_only = call - body_call <= 0
-    if call >= threshold and (strong_call or not body_only):
-        if not (body_only and is_past and not facts.has_text_deadline):
-            return CALL  # a body-only call cue in a report ("the contest has ended") is news
+    # a body-only call cue in a report ("the contest has ended") is news
+    reported = body_only and is_past and not facts.has_text_deadline
+    if call >= threshold and (strong_call or not body_only) and not reported:
+        return CALL
     if event >= threshold and announced and not is_past:
         return EVENT
     return facts.default_kind if facts.default_kind in KINDS else NEWS
