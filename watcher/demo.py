@@ -16,14 +16,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from rich.console import Console
 from rich.table import Table
 
 from watcher import migrate
+from watcher.cli.common import console as make_console
 from watcher.settings import PROJECT_ROOT, Settings, get_settings
 
 FIXTURES = PROJECT_ROOT / "tests" / "data" / "fixtures"
-console = Console()
+console = make_console()
 
 # path on the demo server → (file under FIXTURES, content type)
 PAYLOADS = {

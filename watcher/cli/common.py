@@ -6,8 +6,17 @@ from typing import NoReturn
 
 import typer
 from pydantic import ValidationError
+from rich.console import Console
 
 from watcher.settings import Settings, get_settings
+
+PIPE_WIDTH = 160
+
+
+def console(*, stderr: bool = False) -> Console:
+    """A rich console; wide when output goes to a pipe or file so tables are not folded."""
+    probe = Console(stderr=stderr)
+    return probe if probe.is_terminal else Console(stderr=stderr, width=PIPE_WIDTH)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

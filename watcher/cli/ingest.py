@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from watcher import migrate
+from watcher.cli.common import console as make_console
 from watcher.cli.common import fail, settings_or_exit
 from watcher.items_query import ItemFilters, list_items
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 from watcher.sources.config import SourcesConfigError, load_sources
 from watcher.sources_health import source_health_rows
 
-console = Console(stderr=True)
+console = make_console(stderr=True)
 
 
 def _summary_table(report: RoundReport) -> Table:
@@ -124,7 +124,7 @@ def sources_list(
             _when(row["next_poll_at"]),
             (row["last_error"] or "")[:120],
         )
-    Console().print(table)
+    make_console().print(table)
 
 
 def _when(value: datetime | None) -> str:
@@ -175,7 +175,7 @@ def items_list(
             item["source_id"],
             item["title"][:90],
         )
-    Console().print(table)
+    make_console().print(table)
 
 
 def register(app: typer.Typer) -> None:
