@@ -56,7 +56,7 @@ def test_data_lives_on_named_volumes(compose: dict[str, Any]) -> None:
 
 def test_secret_key_must_be_given(compose: dict[str, Any]) -> None:
     secret = compose["services"]["app"]["environment"]["WATCHER_SECRET_KEY"]
-    assert re.fullmatch(r"\$\{WATCHER_SECRET_KEY:\?.+\}", secret), "compose must refuse to start without a secret"
+    assert re.fullmatch(r"\$\{WATCHER_SECRET_KEY:\?.+\}", secret), "compose must refuse to start without one"
 
 
 def test_dockerfile_is_slim_non_root_and_probes_healthz() -> None:
