@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
 
 from watcher.classify import Classifier, Document
 from watcher.classify.records import dumps
@@ -19,6 +21,7 @@ from watcher.classify.storage import (
     reclassify,
     record_correction,
 )
+from watcher.cli import app
 from watcher.db import session_scope
 from watcher.models import Item
 
@@ -107,3 +110,21 @@ def test_apply_reports_changes_and_document_round_trip(classifier: Classifier) -
     assert item.ecosystems == ["renewables"] and item.deadline == date(2025, 4, 23)
     assert not apply_classification(item, result, today=date(2025, 1, 1))
     assert isinstance(Document, type)
+
+
+def test_reclassify_and_export_commands(engine: Engine, tmp_path: Path) -> None:
+    with session_scope(engine) as session:
+        item = _item("e", "Bando per le imprese tessili", "Scadenza: 30 aprile 2024.")
+        session.add(item)
+        session.flush()
+        assert item.id is not None
+        record_correction(session, item.id, kind="call", ecosystems=["textile", "retail"])
+    runner = CliRunner()
+    result = runner.invoke(app, ["reclassify"])
+    assert result.exit_code == 0, result.output
+    assert "items: 1" in result.stdout
+    target = tmp_path / "labels.jsonl"
+    result = runner.invoke(app, ["corrections", "export", "--output", str(target)])
+    assert result.exit_code == 0, result.output
+    (line,) = target.read_text(encoding="utf-8").splitlines()
+    assert json.loads(line)["gold"]["ecosystems"] == ["textile", "retail"]
