@@ -1,0 +1,412 @@
+"""Digest delivery throughput: build, render and send every digest to an SMTP sink on loopback.
+
+Seeds a scratch SQLite database with N subscribers (default 10,000; varied ecosystems, kinds,
+languages, frequencies, keywords, weekdays) and M items (default 2,000, first seen over the last two
+weeks), then runs the job in two timed phases:
+
+1. build: ``--builder real`` (default) runs the product's ``subscribers.digest.send_due_digests``
+   (build, render, queue every digest); ``--builder own`` queues plain text+HTML digests made here
+   (matching by ecosystem and kind, <= 40 items) through the real ``enqueue``, for machines where
+   the real builder is too slow to run 10,000 subscribers in a benchmark;
+2. send: ``subscribers.drain.drain_sync`` (SmtpBackend, pooled connections, rate limits lifted)
+   delivers the outbox to an aiosmtpd sink in its own process that only counts.
+
+In the same run it measures the sink's ceiling with a minimal sender (raw aiosmtplib, same
+concurrency, the same message bytes pre-built in memory; best of ``--ceiling-rounds``).
+
+    .venv/bin/python bench/digest.py [--subscribers 10000] [--items 2000] [--builder real|own]
+
+Progress goes to stderr; the last stdout line is one JSON object: msgs_per_s (the send phase),
+sink_ceiling_msgs_per_s, ratio (msgs_per_s / ceiling), peak_rss_mib (this process, both phases),
+end_to_end_msgs_per_s and build_msgs_per_s (build phase included), and the phase timings.
+Aims: msgs_per_s >= 200, ratio >= 0.5, peak_rss_mib < 400.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import random
+import resource
+import socket
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+SLUGS = [
+    "aerospace-defence",
+    "agri-food",
+    "construction",
+    "cultural-creative",
+    "digital",
+    "electronics",
+    "energy-intensive",
+    "renewables",
+    "health",
+    "mobility",
+    "proximity-social",
+    "retail",
+    "textile",
+    "tourism",
+]
+WORDS = [
+    "digital",
+    "innovation",
+    "hubs",
+    "hydrogen",
+    "valleys",
+    "textile",
+    "recycling",
+    "tourism",
+    "smart",
+    "farming",
+    "health",
+    "data",
+    "cluster",
+    "internationalisation",
+    "SME",
+    "resilience",
+    "batteries",
+    "circular",
+    "economy",
+    "mobility",
+    "skills",
+    "creative",
+    "industries",
+    "aerospace",
+    "microelectronics",
+    "construction",
+    "renovation",
+    "retail",
+    "social",
+    "economy",
+    "bando",
+    "contributi",
+    "imprese",
+    "innovazione",
+    "digitale",
+    "filiera",
+    "agroalimentare",
+    "turismo",
+    "sostenibile",
+]
+KINDS = ["call", "event", "news"]
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --- the sink: aiosmtpd that only counts, in its own process -------------------------------------
+
+
+def _sink_main(port: int, counter: Any, ready: Any) -> None:
+    from aiosmtpd.controller import Controller
+
+    class Counting:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            with counter.get_lock():
+                counter.value += 1
+            return "250 OK"
+
+    controller = Controller(Counting(), hostname="127.0.0.1", port=port)
+    controller.start()
+    ready.set()
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        controller.stop()
+
+
+# --- seeding ----------------------------------------------------------------------------------------
+
+
+def seed(url: str, *, subscribers: int, items: int, now: datetime, rng: random.Random) -> None:
+    from sqlalchemy import create_engine, insert
+
+    from subscribers.models import Subscriber
+    from watcher import migrate
+    from watcher.models import Item
+
+    migrate.upgrade(url)
+    engine = create_engine(url)
+    item_rows = []
+    for n in range(items):
+        kind = rng.choices(KINDS, weights=[4, 2, 4])[0]
+        title = " ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 12))).capitalize()
+        seen = now - timedelta(seconds=rng.randint(0, 14 * 86400))
+        item_rows.append(
+            {
+                "source_id": rng.choice(["sedia", "ecccp-news", "ec-newsroom", "eismea", "interreg", "ansa"]),
+                "guid": f"bench-{n}",
+                "url": f"https://example.eu/items/{n}",
+                "title": title,
+                "text": " ".join(rng.choice(WORDS) for _ in range(rng.randint(40, 120))),
+                "content_html": "",
+                "language": rng.choice(["en", "it"]),
+                "published_at": seen,
+                "first_seen_at": seen,
+                "updated_at": seen,
+                "fingerprint": f"{n:064x}",
+                "kind": kind,
+                "ecosystems": rng.sample(SLUGS, rng.randint(1, 3)),
+                "scores": {},
+                "why": {},
+                "deadline": (now + timedelta(days=rng.randint(1, 90))).date() if kind == "call" else None,
+                "deadlines": [],
+                "event_date": (now + timedelta(days=rng.randint(1, 60))).date() if kind == "event" else None,
+                "programmes": [],
+                "tags": [],
+                "extra": {},
+                "hidden": False,
+                "pinned": False,
+                "corrected": False,
+            }
+        )
+    sub_rows = []
+    for n in range(subscribers):
+        sub_rows.append(
+            {
+                "email": f"subscriber{n}@example.eu",
+                "name": f"Subscriber {n}",
+                "language": rng.choice(["it", "en"]),
+                "status": "active",
+                "timezone": "Europe/Rome",
+                "created_at": now - timedelta(days=30),
+                "confirmed_at": now - timedelta(days=30),
+                "updated_at": now,
+                "hard_bounces": 0,
+                "token_nonce": f"{n:032x}",
+                "confirmations_sent": 1,
+                "ecosystems": rng.sample(SLUGS, rng.choice([0, 1, 1, 2, 3])),
+                "kinds": rng.choice([[], [], ["call"], ["call", "event"], ["news"]]),
+                "programmes": [],
+                "regions": [],
+                "countries": [],
+                "content_languages": [],
+                "include_keywords": rng.choice([[], [], [], ["hydrogen"], ["turismo", "tourism"]]),
+                "exclude_keywords": rng.choice([[], [], ["defence"]]),
+                "own_filters": True,
+                "frequency": rng.choices(["weekly", "daily"], weights=[7, 3])[0],
+                "digest_weekday": rng.randint(0, 6),
+                "digest_hour": rng.randint(6, 10),
+                "reminder_lead_days": [14, 3],
+            }
+        )
+    with engine.begin() as conn:
+        conn.execute(insert(Item.__table__), item_rows)  # type: ignore[attr-defined]
+        for start in range(0, len(sub_rows), 2000):
+            conn.execute(insert(Subscriber.__table__), sub_rows[start : start + 2000])  # type: ignore[attr-defined]
+    engine.dispose()
+
+
+# --- our side: the digest job and the drain -----------------------------------------------------------
+
+
+def own_digests(url: str, *, now: datetime, max_items: int = 40) -> dict[str, int]:
+    """``--builder own``: a plain digest per subscriber (matching by ecosystem and kind, text + HTML
+    parts, up to ``max_items`` items) queued with the real ``enqueue``; for when the real builder is
+    too slow to run 10,000 subscribers in a benchmark."""
+    from email.message import EmailMessage
+    from html import escape
+
+    from sqlalchemy import create_engine, text
+    from sqlmodel import Session
+
+    from subscribers.outbox import enqueue
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        items = conn.execute(text("SELECT id, title, kind, ecosystems, deadline, url FROM item")).all()
+        subs = conn.execute(text("SELECT id, email, language, ecosystems, kinds FROM subscriber")).all()
+    parsed = [(i.id, i.title, i.kind, set(json.loads(i.ecosystems)), i.deadline, i.url) for i in items]
+    queued = 0
+    for start in range(0, len(subs), 200):
+        with Session(engine) as session:
+            for sub in subs[start : start + 200]:
+                wanted_eco, wanted_kind = set(json.loads(sub.ecosystems)), set(json.loads(sub.kinds))
+                chosen = [
+                    i
+                    for i in parsed
+                    if (not wanted_eco or i[3] & wanted_eco) and (not wanted_kind or i[2] in wanted_kind)
+                ][:max_items]
+                lines = [
+                    f"- {title} ({kind}, {', '.join(sorted(eco))}{', deadline ' + str(dl) if dl else ''})"
+                    f"\n  {link}"
+                    for _id, title, kind, eco, dl, link in chosen
+                ]
+                html = "".join(
+                    f"<li><a href='{escape(link)}'>{escape(title)}</a> <small>{kind} · "
+                    f"{escape(', '.join(sorted(eco)))}</small></li>"
+                    for _id, title, kind, eco, _dl, link in chosen
+                )
+                mail = EmailMessage()
+                mail["To"] = sub.email
+                mail["Subject"] = f"Cluster Watch: {len(chosen)} new items for you"
+                mail.set_content("Hello,\n\n" + "\n".join(lines) + "\n\nUnsubscribe: https://example.eu/u\n")
+                mail.add_alternative(
+                    f"<html><body><h1>Cluster Watch</h1><ul>{html}</ul></body></html>", subtype="html"
+                )
+                queued += enqueue(
+                    session,
+                    subscriber_id=sub.id,
+                    message_key=f"digest:bench:{now:%Y%m%d}",
+                    kind="digest",
+                    message=mail,
+                )
+            session.commit()
+    engine.dispose()
+    return {"queued": queued, "empty": 0}
+
+
+async def _minimal_sender(port: int, messages: list[bytes], concurrency: int) -> float:
+    """The ceiling: plain aiosmtplib, ``concurrency`` reused connections, no database, no rendering."""
+    import aiosmtplib
+
+    queue = list(enumerate(messages))
+
+    async def worker() -> None:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False)
+        await client.connect()
+        while queue:
+            n, raw = queue.pop()
+            await client.sendmail("noreply@clusterwatch.local", [f"ceiling{n}@example.eu"], raw)
+        await client.quit()
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return len(messages) / (time.monotonic() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--items", type=int, default=2_000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--ceiling-messages", type=int, default=3_000)
+    parser.add_argument("--ceiling-rounds", type=int, default=3, help="Best of N minimal-sender rounds.")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--builder",
+        choices=["real", "own"],
+        default="real",
+        help="real: subscribers.digest (the product); own: plain bodies built here.",
+    )
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="cw-bench-digest-"))
+    url = f"sqlite:///{work / 'bench.db'}"
+    port = _free_port()
+    os.environ.update(
+        {
+            "WATCHER_DATA_DIR": str(work),
+            "WATCHER_DATABASE_URL": url,
+            "WATCHER_SMTP_URL": f"smtp://127.0.0.1:{port}",
+            "WATCHER_MAIL_CONCURRENCY": str(args.concurrency),
+            "WATCHER_MAIL_RATE_PER_SECOND": "1000000",
+            "WATCHER_MAIL_RATE_PER_HOUR": "1000000000",
+            "WATCHER_BASE_URL": "https://clusterwatch.example.eu",
+        }
+    )
+    now = datetime.now(UTC)
+    log(f"seeding {args.subscribers} subscribers and {args.items} items into {url}")
+    t0 = time.monotonic()
+    seed(url, subscribers=args.subscribers, items=args.items, now=now, rng=random.Random(args.seed))
+    log(f"seeded in {time.monotonic() - t0:.1f}s")
+
+    ctx = mp.get_context("spawn")
+    counter, ready = ctx.Value("l", 0), ctx.Event()
+    sink = ctx.Process(target=_sink_main, args=(port, counter, ready), daemon=True)
+    sink.start()
+    ready.wait(30)
+
+    from subscribers.digest import send_due_digests
+    from subscribers.drain import drain_sync
+    from watcher.db import get_engine
+    from watcher.settings import get_settings
+
+    get_settings.cache_clear()
+    log(f"digest job ({args.builder} builder): building, rendering and queueing every digest")
+    started = time.monotonic()
+    if args.builder == "real":
+        report = send_due_digests(get_engine(url), now=now, force_all=True)
+        built = {"queued": report.queued, "empty": report.empty}
+    else:
+        built = own_digests(url, now=now)
+    built_s = time.monotonic() - started
+    log(f"built and queued in {built_s:.1f}s: {built}")
+    log(f"outbox drain: SmtpBackend, concurrency {args.concurrency}, to the sink")
+    send_started = time.monotonic()
+    drained = drain_sync(get_settings())
+    send_s = time.monotonic() - send_started
+    total_s = time.monotonic() - started
+    sink_seen = counter.value
+    log(f"sent {drained.sent} (sink saw {sink_seen}) in {send_s:.1f}s; whole job {total_s:.1f}s")
+
+    from sqlalchemy import text
+
+    with get_engine(url).connect() as conn:
+        sample = [
+            row[0]
+            for row in conn.execute(
+                text("SELECT raw FROM outbox ORDER BY id LIMIT :n"), {"n": args.ceiling_messages}
+            )
+        ]
+    if not sample:
+        raise SystemExit("no digest was queued; nothing to measure")
+    messages = [sample[n % len(sample)] for n in range(args.ceiling_messages)]
+    log(f"ceiling: minimal aiosmtplib sender, {len(messages)} messages, concurrency {args.concurrency}")
+    before = counter.value
+    ceilings = [
+        asyncio.run(_minimal_sender(port, messages, args.concurrency)) for _ in range(args.ceiling_rounds)
+    ]
+    ceiling = max(ceilings)
+    log(f"ceiling rounds: {', '.join(f'{c:.0f}' for c in ceilings)} msgs/s; best counts")
+    assert counter.value - before == len(messages) * args.ceiling_rounds
+    sink.terminate()
+
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    send_rate = drained.sent / send_s if send_s else 0.0
+    summary = {
+        "msgs_per_s": round(send_rate, 1),
+        "sink_ceiling_msgs_per_s": round(ceiling, 1),
+        "ratio": round(send_rate / ceiling, 3) if ceiling else None,
+        "peak_rss_mib": round(peak_rss, 1),
+        "end_to_end_msgs_per_s": round(drained.sent / total_s, 1) if total_s else 0.0,
+        "build_msgs_per_s": round(built["queued"] / built_s, 1) if built_s else 0.0,
+        "subscribers": args.subscribers,
+        "items": args.items,
+        "builder": args.builder,
+        "digests_queued": built["queued"],
+        "digests_empty": built["empty"],
+        "sent": drained.sent,
+        "not_sent": drained.retry + drained.failed + drained.unknown,
+        "sink_saw": sink_seen,
+        "build_s": round(built_s, 2),
+        "send_s": round(send_s, 2),
+        "total_s": round(total_s, 2),
+        "concurrency": args.concurrency,
+        "avg_message_kib": round(sum(len(m) for m in sample) / len(sample) / 1024, 1),
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
