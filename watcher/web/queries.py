@@ -1,10 +1,10 @@
 """Item search for the archive, the JSON API and the feeds: one filter model, one query builder.
 
 Kept cheap at 100k+ items on both SQLite and PostgreSQL:
-- list pages order by ``published_at DESC, id DESC`` (index ``ix_item_listing``), so a page reads
+- list pages order by ``published_at DESC, id DESC`` (index ``ix_item_published``), so a page reads
   ``LIMIT`` rows from the index and stops; deep pages are capped (``web_max_page``);
-- counts stop at ``web_count_cap`` (``SELECT count(*) FROM (… LIMIT cap+1)``), so "more than 1000
-  items" costs at most cap+1 index rows;
+- counts stop at ``web_count_cap`` (``SELECT count(*) FROM (… LIMIT cap+1)``), so "more than 200
+  items" reads at most the rows needed to find cap+1 matches;
 - list-valued JSON columns (ecosystems, programmes) are matched as text against their JSON
   encoding (``LIKE '%"digital"%'``): the same SQL on both databases, exact element matching
   because the quotes are part of the pattern;
@@ -15,8 +15,9 @@ Kept cheap at 100k+ items on both SQLite and PostgreSQL:
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, String, and_, cast, func, or_, select
@@ -94,11 +95,21 @@ def _status_clause(status: str, *, today: date, closing_soon_days: int) -> Colum
     return deadline >= today
 
 
+def visible() -> list[ColumnElement[bool]]:
+    """Not hidden and not a mirror of another item's story.
+
+    "Not a mirror" is written ``coalesce(story_id, 0) = 0`` rather than ``story_id IS NULL`` on
+    purpose: without statistics SQLite would pick ``ix_item_story_id`` for the IS NULL term, read
+    every row (nearly all are NULL) and sort them — 400 ms instead of 2 ms at 100k items.
+    """
+    return [col(Item.hidden).is_(False), func.coalesce(col(Item.story_id), 0) == 0]
+
+
 def where_clauses(
     filters: ItemFilters, *, today: date, closing_soon_days: int
 ) -> list[ColumnElement[bool]]:
     """The WHERE conditions for ``filters`` (hidden items and story mirrors never listed)."""
-    clauses: list[ColumnElement[bool]] = [col(Item.hidden).is_(False), col(Item.story_id).is_(None)]
+    clauses: list[ColumnElement[bool]] = visible()
     if filters.ecosystem:
         clauses.append(json_list_contains(Item.ecosystems, filters.ecosystem))
     if filters.programme:
@@ -172,18 +183,34 @@ def visible_item(session: Session, item_id: int) -> Item | None:
 
 
 def mirrors(session: Session, item: Item, *, limit: int = 20) -> list[Item]:
-    """Other visible items of the same story (the primary and its mirrors), excluding ``item``."""
+    """Other visible items of the same story (the primary and its mirrors), excluding ``item``.
+
+    Separate indexed lookups rather than one OR, which both databases answer with a full scan.
+    """
     primary_id = item.story_id or item.id
-    condition = or_(col(Item.id) == primary_id, col(Item.story_id) == primary_id)
+    conditions = [col(Item.story_id) == primary_id]
+    if item.story_id:
+        conditions.append(col(Item.id) == item.story_id)
     if item.story_key:
-        condition = or_(condition, col(Item.story_key) == item.story_key)
-    statement = (
-        select(Item)
-        .where(condition, col(Item.id) != item.id, col(Item.hidden).is_(False))
-        .order_by(col(Item.published_at).desc())
-        .limit(limit)
-    )
-    return list(session.execute(statement).scalars())
+        conditions.append(col(Item.story_key) == item.story_key)
+    found: dict[int, Item] = {}
+    for condition in conditions:
+        # No ORDER BY: with one, planners walk the published_at index instead (story_id is
+        # almost always NULL, so statistics make its index look useless). Few rows; sort here.
+        statement = select(Item).where(condition, col(Item.id) != item.id, col(Item.hidden).is_(False))
+        for other in session.execute(statement.limit(limit)).scalars():
+            if other.id is not None:
+                found[other.id] = other
+    oldest = datetime.min.replace(tzinfo=UTC)
+    ordered = sorted(found.values(), key=lambda other: _aware(other.published_at) or oldest, reverse=True)
+    return ordered[:limit]
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; treat them as the UTC they were stored as."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
 
 
 def history(session: Session, item_id: int, *, limit: int = 20) -> list[ItemEvent]:
@@ -197,29 +224,69 @@ def history(session: Session, item_id: int, *, limit: int = 20) -> list[ItemEven
     return list(session.execute(statement).scalars())
 
 
-def facet_values(session: Session, column: Any, *, limit: int = 200) -> list[str]:
-    """Distinct non-empty values of a plain column (sources, languages) for the filter menus."""
+_facet_cache: dict[tuple[str, str], tuple[float, list[str]]] = {}
+
+
+def facet_values(session: Session, column: Any, *, max_age_s: float, limit: int = 200) -> list[str]:
+    """Distinct values of a plain column (sources, languages) for the filter menus.
+
+    A DISTINCT over an unindexed column reads the whole table (~250 ms at 100k items), so the
+    answer is kept for ``max_age_s``: a new source appearing in the menu a few minutes late is fine.
+    """
+    bind = session.get_bind()
+    key = (str(getattr(bind, "url", id(bind))), str(column))
+    cached = _facet_cache.get(key)
+    now = time.monotonic()
+    if cached and now - cached[0] < max_age_s:
+        return cached[1]
     statement = select(column).where(column.is_not(None)).distinct().order_by(column).limit(limit)
-    return [str(value) for value in session.execute(statement).scalars() if value]
+    values = [str(value) for value in session.execute(statement).scalars() if value]
+    _facet_cache[key] = (now, values)
+    return values
 
 
-def dated_items(
-    session: Session,
-    *,
-    ecosystem: str | None,
-    since: date,
-    limit: int,
-    ids: list[int] | None = None,
-) -> list[Item]:
-    """Visible items with a deadline or event date on/after ``since`` (for calendars), soonest first."""
-    clauses: list[ColumnElement[bool]] = [
-        col(Item.hidden).is_(False),
-        col(Item.story_id).is_(None),
-        or_(col(Item.deadline) >= since, col(Item.event_date) >= since),
-    ]
+@dataclass(frozen=True)
+class CalendarEntry:
+    """The columns a calendar needs of an item (loading whole rows costs ~5x more at 10k events)."""
+
+    id: int
+    title: str
+    text: str
+    url: str
+    kind: str
+    deadline: date | None
+    deadlines: list[str]
+    event_date: date | None
+    updated_at: datetime | None
+    first_seen_at: datetime | None = None
+
+
+def _dated_statement(selected: Any, *, ecosystem: str | None, since: date, limit: int) -> Any:
+    """Visible items with a deadline or event date on/after ``since``, newest items first.
+
+    Measured at 100k items on SQLite: reading newest-first by primary key until ``limit`` matches
+    (a sequential scan) beats two index range scans on deadline and event_date merged (random
+    row reads), 0.2 s vs 0.5 s for 10,000 events. PostgreSQL may combine both indexes (BitmapOr).
+    """
+    clauses = [*visible(), or_(col(Item.deadline) >= since, col(Item.event_date) >= since)]
     if ecosystem:
         clauses.append(json_list_contains(Item.ecosystems, ecosystem))
-    if ids is not None:
-        clauses.append(col(Item.id).in_(ids))
-    statement = select(Item).where(*clauses).order_by(col(Item.id).desc()).limit(limit)
+    return select(*selected).where(*clauses).order_by(col(Item.id).desc()).limit(limit)
+
+
+def calendar_entries(
+    session: Session, *, ecosystem: str | None, since: date, limit: int, text_chars: int = 500
+) -> list[CalendarEntry]:
+    """The calendar columns of dated items (see ``_dated_statement``)."""
+    columns = (
+        col(Item.id), col(Item.title), func.substr(col(Item.text), 1, text_chars), col(Item.url),
+        col(Item.kind), col(Item.deadline), col(Item.deadlines), col(Item.event_date), col(Item.updated_at),
+    )
+    statement = _dated_statement(columns, ecosystem=ecosystem, since=since, limit=limit)
+    return [CalendarEntry(*row) for row in session.execute(statement)]
+
+
+def dated_items(session: Session, *, since: date, limit: int) -> list[Item]:
+    """Whole dated items (the private calendar matches on them with ``subscribers.matching``)."""
+    statement = _dated_statement((Item,), ecosystem=None, since=since, limit=limit)
     return list(session.execute(statement).scalars())

@@ -85,9 +85,13 @@ def sqlite_session(sqlite_engine: Engine) -> Iterator[Session]:
 
 def drain_outbox() -> list[EmailMessage]:
     """Send queued mail with the file backend and read every .eml written so far."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from subscribers.drain import drain_sync
 
-    drain_sync(get_settings())
+    # drain_sync runs its own event loop: keep it off a thread that may have one (Playwright's).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(drain_sync, get_settings()).result()
     outbox: Path = get_settings().outbox_dir
     files = sorted(outbox.glob("*.eml")) if outbox.exists() else []
     messages = []

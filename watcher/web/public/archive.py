@@ -122,8 +122,10 @@ def archive(request: Request, session: SessionDep) -> HTMLResponse:
         statuses=statuses,
         kinds=queries.KINDS,
         status_values=queries.STATUSES,
-        sources=queries.facet_values(session, col(Item.source_id)),
-        content_languages=queries.facet_values(session, col(Item.language)),
+        sources=queries.facet_values(session, col(Item.source_id), max_age_s=settings.web_facet_cache_s),
+        content_languages=queries.facet_values(
+            session, col(Item.language), max_age_s=settings.web_facet_cache_s
+        ),
         prev_link=page_link(parsed.filters, result.page - 1) if result.page > 1 else None,
         next_link=page_link(parsed.filters, result.page + 1) if result.has_next else None,
     )

@@ -86,9 +86,7 @@ def private_calendar(token: str, request: Request, session: SessionDep) -> Respo
         raise not_found() from None
     if subscriber.status in ("unsubscribed", "suppressed") or subscriber.id is None:
         raise not_found()
-    candidates = queries.dated_items(
-        session, ecosystem=None, since=_since(settings), limit=settings.calendar_max_events
-    )
+    candidates = queries.dated_items(session, since=_since(settings), limit=settings.calendar_max_events)
     topics = followed_topics(session, subscriber.id)
     chosen = matching.matching_items(subscriber, candidates, topics)
     language = subscriber.language if subscriber.language in ("it", "en") else "en"
@@ -108,7 +106,7 @@ def ecosystem_calendar(ecosystem: str, request: Request, session: SessionDep) ->
     settings = settings_of(request)
     slug = _ecosystem_or_404(ecosystem)
     language = request_language(request)
-    items = queries.dated_items(
+    items = queries.calendar_entries(
         session, ecosystem=slug, since=_since(settings), limit=settings.calendar_max_events
     )
     name = ecosystem_name(slug, language) if slug else translate(language, "feeds.all")

@@ -15,11 +15,36 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from icalendar import Calendar, Event
 
-from watcher.models import Item
+
+class Dated(Protocol):
+    """What a calendar reads of an item (an ``Item`` or a lighter ``queries.CalendarEntry``)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def deadline(self) -> date | None: ...
+    @property
+    def deadlines(self) -> list[str]: ...
+    @property
+    def event_date(self) -> date | None: ...
+    @property
+    def updated_at(self) -> datetime | None: ...
+    @property
+    def first_seen_at(self) -> datetime | None: ...
+
 
 DEADLINE_PREFIX = {"en": "Deadline", "it": "Scadenza"}
 DESCRIPTION_CHARS = 500
@@ -37,7 +62,7 @@ def _parse_day(value: object) -> date | None:
     return None
 
 
-def item_dates(item: Item, *, since: date | None = None) -> Iterator[tuple[str, date]]:
+def item_dates(item: Dated, *, since: date | None = None) -> Iterator[tuple[str, date]]:
     """(``"deadline"`` | ``"event"``, day) pairs of an item, each once, on/after ``since``."""
     seen: set[tuple[str, date]] = set()
     deadlines = [item.deadline, *(_parse_day(d) for d in item.deadlines or [])]
@@ -52,12 +77,12 @@ def item_dates(item: Item, *, since: date | None = None) -> Iterator[tuple[str, 
         yield kind, day
 
 
-def _stamp(item: Item) -> datetime:
+def _stamp(item: Dated) -> datetime:
     when = item.updated_at or item.first_seen_at or datetime.now(UTC)
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def build_event(item: Item, *, kind: str, day: date, base_url: str, language: str) -> Event:
+def build_event(item: Dated, *, kind: str, day: date, base_url: str, language: str) -> Event:
     """One all-day VEVENT for ``item`` on ``day``."""
     event = Event()
     host = urlsplit(base_url).hostname or "clusterwatch.local"
@@ -104,7 +129,7 @@ def fold(line: str, limit: int = 75) -> str:
     return b"\r\n ".join(parts).decode()
 
 
-def event_lines(item: Item, *, kind: str, day: date, host: str, base_url: str, language: str) -> str:
+def event_lines(item: Dated, *, kind: str, day: date, host: str, base_url: str, language: str) -> str:
     """The same VEVENT as ``build_event``, as folded content lines ending in CRLF."""
     title = " ".join(item.title.split())
     summary = f"{DEADLINE_PREFIX.get(language, 'Deadline')}: {title}" if kind == "deadline" else title
@@ -128,7 +153,7 @@ def event_lines(item: Item, *, kind: str, day: date, host: str, base_url: str, l
     return "\r\n".join(lines) + "\r\n"
 
 
-def single_event_calendar(item: Item, *, base_url: str, language: str) -> bytes:
+def single_event_calendar(item: Dated, *, base_url: str, language: str) -> bytes:
     """A calendar with every date of one item (the "add to calendar" link)."""
     calendar = _frame(name=" ".join(item.title.split())[:80])
     for kind, day in item_dates(item):
@@ -149,7 +174,7 @@ def _frame(*, name: str) -> Calendar:
 
 
 def build_calendar(
-    items: Iterable[Item],
+    items: Iterable[Dated],
     *,
     name: str,
     base_url: str,
