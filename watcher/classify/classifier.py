@@ -9,6 +9,7 @@ subscriber's trust more than a missing label.
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import date, datetime
 from pathlib import Path
@@ -68,6 +69,27 @@ def _identifier_hits(labels: dict[str, Label], identifier: str | None) -> dict[s
     return found
 
 
+_EUROCLUSTER_NAME = re.compile(
+    r"\b(?:Euro-?clusters?\s+(?P<after>[A-Z][A-Z0-9]*(?:[-+][A-Z0-9]+)*)\b"
+    r"|(?P<before>[A-Z][A-Z0-9]*(?:[-+][A-Z0-9]+)*)\s+Euro-?clusters?\b)"
+)
+_NOT_NAMES = frozenset({"EU", "THE", "ECCP", "SMP", "COSME", "EUROPEAN", "NEW", "UE", "ALL", "AND"})
+
+
+def eurocluster_names(text: str) -> list[str]:
+    """Tags ``eurocluster:<name>`` for upper-case names next to "Eurocluster" ("the METASTARS Eurocluster").
+
+    Subscribers follow one Eurocluster (and its cascade calls) by this tag.
+    """
+    names: dict[str, None] = {}
+    for match in _EUROCLUSTER_NAME.finditer(text):
+        name = match.group("after") or match.group("before")
+        letters = sum(char.isalpha() for char in name)
+        if letters >= 3 and name not in _NOT_NAMES:
+            names[f"eurocluster:{name.lower()}"] = None
+    return list(names)
+
+
 class Classifier:
     """Classifies :class:`Document` values; safe to share between threads."""
 
@@ -123,7 +145,7 @@ class Classifier:
             scores={slug: round(score, 2) for slug, score in scores.items()},
             why={slug: why[slug] for slug in scores},
             programmes=self._programmes(evidence, doc),
-            tags=self._tags(evidence, generic=self._generic_score(evidence) > 0),
+            tags=self._tags(evidence, text=f"{title}\n{body}"),
         )
 
     def _administrative(self, title: str, body: str, url: str | None) -> bool:
@@ -179,8 +201,11 @@ class Classifier:
         found.update(dict.fromkeys(matched))
         return list(found)
 
-    def _tags(self, evidence: Evidence, *, generic: bool) -> list[str]:
+    def _tags(self, evidence: Evidence, *, text: str) -> list[str]:
         tags = evidence.keys("tag")
         if "eurocluster-cascade-call" in tags and "euroclusters" not in tags:
             tags.discard("eurocluster-cascade-call")
-        return [slug for slug in self.taxonomy.tags if slug in tags]
+        found = [slug for slug in self.taxonomy.tags if slug in tags]
+        if "euroclusters" in tags:
+            found += eurocluster_names(text)
+        return found
