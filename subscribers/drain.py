@@ -231,7 +231,7 @@ class _Run:
 
     async def feed(self, limiter: RateLimiter, *, limit: int | None, stop_when_idle: bool) -> None:
         batch = max(1, self.settings.mail_claim_batch)
-        while not self.halted and (limit is None or self.report.claimed < limit):
+        while not (self.halted or self.report.stopped) and (limit is None or self.report.claimed < limit):
             if self.queue.qsize() > batch // 2:
                 self.room.clear()
                 await self.room.wait()
@@ -259,7 +259,10 @@ class _Run:
                 continue
             if not await self.writer.handed(row):
                 continue  # taken away from us (lease recovered by another drain): not ours to send
-            outcome = await self.backend.send(row)
+            try:
+                outcome = await self.backend.send(row)
+            except Exception as error:  # a bug must not kill a sender and stall the drain
+                outcome = Outcome("unknown", None, f"internal error while sending: {error!r}"[:500])
             self._watch_connectivity(outcome)
             if outcome.status != "sent" and len(self.report.errors) < 5:
                 self.report.errors.append(f"#{row.id} {outcome.status}: {outcome.detail}"[:300])

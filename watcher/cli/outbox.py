@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, func, select
 
 from subscribers.drain import drain_sync
@@ -35,6 +36,8 @@ def drain_command(
         report = drain_sync(settings, limit=limit)
     except (SmtpUrlError, ValueError) as error:
         fail(f"cannot send mail: {error}")
+    except SQLAlchemyError as error:
+        fail(f"database error while draining the outbox: {error}"[:1000])
     if as_json:
         typer.echo(json.dumps(report.as_dict()))
     else:

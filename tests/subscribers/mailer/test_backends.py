@@ -162,3 +162,18 @@ async def test_rate_limiter_honours_the_hour_already_used() -> None:
     limiter.refund(2)
     assert await limiter.acquire(50) == 2
     assert limiter.hour.wait_s() > 30  # the next message must wait for the hour bucket
+
+
+def test_unwritable_file_outbox_retries_and_stops(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WATCHER_MAIL_CONCURRENCY", "1")
+    get_settings.cache_clear()
+    outbox = get_settings().outbox_dir
+    outbox.parent.mkdir(parents=True, exist_ok=True)
+    outbox.write_text("a file where the outbox directory should be")
+    queue(sqlite_engine, to="a@example.eu", key="k")
+    queue(sqlite_engine, to="b@example.eu", key="k")
+    report = drain_sync(get_settings())
+    assert (report.sent, report.retry, report.released) == (0, 1, 1)
+    assert report.stopped and "file outbox" in report.stopped
