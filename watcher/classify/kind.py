@@ -38,11 +38,17 @@ class KindInputs:
 
 
 def _title(evidence: Evidence, key: str) -> float:
-    return sum(entry.weight for entry in evidence.title.get(("kind", key), {}).values())
+    """Strong cues in the title; weak ones ("grant", "calls") only add to the body's score."""
+    return sum(
+        entry.weight for entry in evidence.title.get(("kind", key), {}).values() if entry.weight >= STRONG_CUE
+    )
 
 
 def _body(evidence: Evidence, key: str) -> float:
-    return min(BODY_CAP, evidence.score("kind", key, title_weight=0.0)[0])
+    weak_title = sum(
+        e.weight for e in evidence.title.get(("kind", key), {}).values() if e.weight < STRONG_CUE
+    )
+    return min(BODY_CAP, evidence.score("kind", key, title_weight=0.0)[0] + weak_title)
 
 
 def decide_kind(evidence: Evidence, facts: KindInputs, *, threshold: float) -> str:
@@ -81,8 +87,8 @@ def decide_kind(evidence: Evidence, facts: KindInputs, *, threshold: float) -> s
         return EVENT
     body_only = call - body_call <= 0
     # a body-only call cue in a report ("the contest has ended") is news
-    reported = body_only and is_past and not facts.has_text_deadline
-    if call >= threshold and (strong_call or not body_only) and not reported:
+    reported = body_only and past > 0 and past >= future and not facts.has_text_deadline
+    if call >= threshold and (strong_call or not body_only or facts.has_text_deadline) and not reported:
         return CALL
     if event >= threshold and announced and not is_past:
         return EVENT

@@ -50,6 +50,8 @@ def _text_deadlines(mentions: list[Mention], reference: date) -> tuple[list[date
         if mention.opening_cue and mention.end_day is None:
             opening = opening or first  # "dal 15 febbraio ... entro il 30 aprile": an opening day
             continue
+        if not mention.deadline_cue:
+            continue  # "dal 10 al 12 settembre": the dates of something, not a deadline
         if mention.end_day is not None:
             opening = opening or first
         deadlines.append(last)
