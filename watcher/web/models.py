@@ -24,3 +24,6 @@ class AdminUser(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=320, description="Where 'send me a test' goes.")
     created_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = None
+    session_generation: int = Field(
+        default=0, description="Bumped by logout: cookies of an older generation are refused."
+    )

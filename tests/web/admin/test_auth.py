@@ -100,3 +100,15 @@ def test_admin_accounts_store_argon2_hashes_and_validate(db: Session) -> None:
 def test_csrf_less_console_post_is_403_even_when_signed_in(admin_client: TestClient) -> None:
     response = admin_client.post("/admin/items/1/hide", data={"hidden": "true"})
     assert response.status_code == 403 and "reload" in response.text.lower()
+
+
+def test_logout_revokes_a_copied_session_cookie(app_client: TestClient) -> None:
+    login(app_client)
+    stolen = app_client.cookies.get("cw_admin")
+    token = csrf_from(app_client.get("/admin").text)
+    app_client.post("/admin/logout", data={"csrf_token": token})
+    thief = TestClient(app_client.app)
+    thief.cookies.set("cw_admin", stolen or "")
+    assert thief.get("/admin", follow_redirects=False).status_code == 303
+    login(app_client)
+    assert app_client.get("/admin", follow_redirects=False).status_code == 200

@@ -10,6 +10,7 @@ import hashlib
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -103,7 +104,9 @@ def _hash_digest(user: AdminUser) -> str:
 
 
 def set_session(response: Response, settings: Settings, user: AdminUser) -> None:
-    value = _serializer(settings).dumps({"id": user.id, "h": _hash_digest(user)})
+    value = _serializer(settings).dumps(
+        {"id": user.id, "h": _hash_digest(user), "g": user.session_generation}
+    )
     response.set_cookie(
         session_cookie_name(settings),
         value,
@@ -127,9 +130,16 @@ def admin_from_cookie(request: Request, session: Session) -> AdminUser | None:
     if not isinstance(data, dict) or not isinstance(data.get("id"), int):
         return None
     user = session.get(AdminUser, data["id"])
-    if user is None or data.get("h") != _hash_digest(user):
+    if user is None or data.get("h") != _hash_digest(user) or data.get("g") != user.session_generation:
         return None
     return user
+
+
+def end_sessions(session: Session, user: AdminUser) -> None:
+    """Sign the admin out everywhere: every cookie issued so far carries an older generation."""
+    user.session_generation += 1
+    session.add(user)
+    session.commit()
 
 
 def require_admin(request: Request, session: Annotated[Session, Depends(get_db)]) -> AdminUser:
@@ -144,8 +154,6 @@ def require_admin(request: Request, session: Annotated[Session, Depends(get_db)]
 
 async def not_logged_in_handler(request: Request, exc: Exception) -> Response:
     next_path = exc.next_path if isinstance(exc, NotLoggedIn) else "/admin"
-    from urllib.parse import quote
-
     return RedirectResponse(f"/admin/login?next={quote(next_path, safe='')}", status_code=303)
 
 
@@ -183,7 +191,10 @@ def build_router(settings: Settings) -> APIRouter:
         return response
 
     @router.post("/logout")
-    def logout(request: Request) -> Response:
+    def logout(request: Request, session: Annotated[Session, Depends(get_db)]) -> Response:
+        user = admin_from_cookie(request, session)
+        if user is not None:
+            end_sessions(session, user)
         response = redirect(request, "/admin/login", "You are signed out.")
         response.delete_cookie(session_cookie_name(settings_of(request)), path="/")
         return response
