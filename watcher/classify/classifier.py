@@ -112,10 +112,14 @@ class Classifier:
         title = doc.title or ""
         body = (doc.text or "")[: self.settings.classify_max_text_chars]
         evidence = Evidence()
-        evidence.add_title(self._scan(title))
-        evidence.add_title(self._scan(url_words(doc.url)))
-        evidence.add_body(self._scan(body))
-        administrative = self._administrative(title, body, doc.url)
+        title_hits = self._scan(title) + self._scan(url_words(doc.url))
+        body_hits = self._scan(body)
+        evidence.add_title(title_hits)
+        evidence.add_body(body_hits)
+        lead = [hit for hit in body_hits if hit.start < ADMIN_LEAD_CHARS]
+        administrative = any(
+            entry.group == "administrative" for hit in title_hits + lead for entry in hit.entries
+        )
         today = today or datetime.now(BRUSSELS).date()
         dates = extract_dates(
             title=title, body=body, structured=list(doc.deadlines), published=doc.published, today=today
@@ -147,11 +151,6 @@ class Classifier:
             programmes=self._programmes(evidence, doc),
             tags=self._tags(evidence, text=f"{title}\n{body}"),
         )
-
-    def _administrative(self, title: str, body: str, url: str | None) -> bool:
-        lead = f"{title}\n{url_words(url)}\n{body[:ADMIN_LEAD_CHARS]}"
-        hits = self.matcher.scan(lead)
-        return any(entry.group == "administrative" for hit in hits for entry in hit.entries)
 
     def _scores(
         self, evidence: Evidence, identifier: str | None

@@ -13,7 +13,7 @@ import threading
 from typing import Any
 
 PREFIX_CHARS = 400
-LINGUA_CHARS = 200
+LINGUA_CHARS = 120
 
 _STOPWORDS: dict[str, frozenset[str]] = {
     "it": frozenset(
