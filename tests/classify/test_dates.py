@@ -122,3 +122,36 @@ def test_structured_values_become_brussels_days(value: object, expected: date) -
 def test_bad_structured_value_is_a_value_error() -> None:
     with pytest.raises(ValueError):
         to_brussels_date("next tuesday")
+
+
+@pytest.mark.parametrize(
+    ("text", "published", "expected"),
+    [
+        # each listed format, the other language of the pair above
+        ("Deadline: 4.4.2017", None, date(2017, 4, 4)),
+        ("Applications must be submitted by 4 April 2017.", None, date(2017, 4, 4)),
+        ("Deadline: 30 November 2021", None, date(2021, 11, 30)),
+        ("Il bando chiude il 5 febbraio 2025 alle 17:00.", None, date(2025, 2, 5)),
+        ("Applications by 12/03.", date(2024, 1, 20), date(2024, 3, 12)),
+        ("Scadenza: 12 marzo", date(2024, 1, 20), date(2024, 3, 12)),
+    ],
+)
+def test_deadline_formats_other_language(text: str, published: date | None, expected: date) -> None:
+    assert deadlines(text, published=published) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("Il convegno si terrà il 7-8 marzo 2024 a Roma.", date(2024, 3, 7)),
+        ("The forum will take place from 7 to 8 March.", date(2024, 3, 7)),
+        ("Le salon aura lieu du 7 au 8 mars 2024.", date(2024, 3, 7)),
+        ("Die Messe findet vom 7. bis 8. März 2024 statt.", date(2024, 3, 7)),
+        ("La feria se celebrará del 7 al 8 de marzo de 2024.", date(2024, 3, 7)),
+    ],
+)
+def test_event_ranges_other_languages(text: str, first: date) -> None:
+    dates = extract_dates(
+        title="", body=text, structured=[], published=date(2024, 1, 5), today=date(2030, 1, 1)
+    )
+    assert dates.event_date == first

@@ -79,3 +79,33 @@ def test_source_default_and_structured_deadlines(classifier: Classifier) -> None
 def test_event_about_calls_with_a_date_is_an_event(classifier: Classifier) -> None:
     text = "Il webinar si terrà il 12 marzo 2024: presentazione dei bandi aperti."
     assert kind_of(classifier, "Webinar: come partecipare ai bandi Horizon Europe", text) == "event"
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "kind"),
+    [
+        # the cues of the issue, each in Italian and in English
+        ("Nuovo bando per le PMI", "", "call"),
+        ("New funding call (bando) for SMEs", "", "call"),
+        ("Avviso per la selezione di progetti", "", "call"),
+        ("Notice: open call for pilots", "", "call"),
+        ("Invito a presentare proposte per l'innovazione", "", "call"),
+        ("Gara per servizi di consulenza", "", "call"),
+        ("Premio per le startup femminili", "", "call"),
+        ("Workshop sui dati industriali", "Il workshop si terrà il 5 febbraio 2024.", "event"),
+        ("Matchmaking tra cluster europei", "Gli incontri si terranno il 5 febbraio 2024.", "event"),
+        ("Info day sui bandi Horizon Europe", "L'info day si terrà il 5 febbraio 2024.", "event"),
+        ("Webinar sulle opportunità di finanziamento", "Il webinar si terrà il 5 febbraio 2024.", "event"),
+        ("Conference on EU cluster policy", "The conference will be held on 5 February 2024.", "event"),
+        ("Event: clusters meet regions", "The event takes place on 5 February 2024.", "event"),
+        ("Matchmaking event for space clusters", "Meetings will take place on 5 February 2024.", "event"),
+        (
+            "Il cluster ha presentato i risultati del progetto",
+            "Il progetto si è concluso a dicembre.",
+            "news",
+        ),
+        ("The cluster presented its annual report", "The report was published last week.", "news"),
+    ],
+)
+def test_cues_in_italian_and_english(classifier: Classifier, title: str, text: str, kind: str) -> None:
+    assert kind_of(classifier, title, text) == kind
