@@ -26,7 +26,8 @@ def test_login_sets_httponly_lax_session_and_lands_on_next(app_client: TestClien
     assert response.status_code == 303 and response.headers["location"] == "/admin/items"
     cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("cw_admin="))
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Max-Age=" in cookie
-    assert app_client.get("/admin").status_code == 200
+    page = app_client.get("/admin")
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
 
 
 def test_login_refuses_offsite_next(app_client: TestClient) -> None:

@@ -23,6 +23,8 @@ FLASH_MAX_AGE_S = 60
 MAX_DB_ID = 2**31 - 1  # PostgreSQL integer: larger ids would be a database error, not a 404
 
 DbId = Annotated[int, Path(ge=1, le=MAX_DB_ID)]
+# Console pages name subscribers: never kept by browsers or proxies, never indexed.
+PRIVATE_HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
 
 
 def settings_of(request: Request) -> Settings:
@@ -89,6 +91,7 @@ def admin_page(
     )
     if request.cookies.get(FLASH_COOKIE):
         response.delete_cookie(FLASH_COOKIE, path="/admin")
+    response.headers.update(PRIVATE_HEADERS)
     return response
 
 

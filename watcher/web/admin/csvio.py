@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from subscribers import service
 from subscribers.models import Subscriber, Topic, TopicFollow
 from subscribers.preferences import PreferencesInput
-from watcher.web.admin.common import MAX_DB_ID, get_db, redirect
+from watcher.web.admin.common import MAX_DB_ID, PRIVATE_HEADERS, get_db, redirect
 from watcher.web.admin.people import explain, origin
 
 COLUMNS = ("email", "name", "language", "status", "frequency", "ecosystems", "kinds", "topics", "created_at")
@@ -134,7 +134,7 @@ def build_router() -> APIRouter:
         return StreamingResponse(
             export_rows(session),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="subscribers.csv"'},
+            headers={"Content-Disposition": 'attachment; filename="subscribers.csv"', **PRIVATE_HEADERS},
         )
 
     @router.post("/import")
