@@ -20,40 +20,38 @@ The drain (:mod:`subscribers.drain`) calls :func:`claim`, :func:`mark_handed`, s
 (``WHERE state = ... AND lease_owner = ...``), so two processes never both believe they own a row.
 A leased row whose SMTP transaction never started (``handed_at`` empty) is safe to give back; one
 whose transaction started is ``unknown`` if its sender vanishes.
+
+Layout: the table and value types live in :mod:`subscribers.outbox_model`, outcome recording and
+admin decisions in :mod:`subscribers.outbox_results`; this module re-exports all of it, so callers
+import from ``subscribers.outbox`` only.
 """
 
 from __future__ import annotations
 
 import os
-import random
 import socket
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import psutil
-from sqlalchemy import (
-    Column,
-    ForeignKey,
-    Index,
-    Integer,
-    LargeBinary,
-    Table,
-    Text,
-    UniqueConstraint,
-    column,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Session
 
+from subscribers.outbox_model import CLAIMABLE, OUTBOX, STATES, Claimed, OutboxMessage, Outcome
+from subscribers.outbox_results import (
+    ADMIN_ACTIONS,
+    admin_action,
+    cancel_suppressed,
+    count_hard_bounce,
+    record,
+    retry_delay,
+    rowcount,
+)
 from watcher.models import utcnow
 from watcher.settings import Settings, get_settings
 
@@ -61,46 +59,6 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from subscribers.drain import DrainReport
-
-STATES = ("pending", "sending", "sent", "retry", "failed", "unknown", "cancelled")
-CLAIMABLE = ("pending", "retry")
-
-
-class OutboxMessage(SQLModel, table=True):
-    """One message to one recipient; the full RFC 5322 bytes are stored so a resend is identical."""
-
-    __tablename__ = "outbox"
-    __table_args__ = (
-        UniqueConstraint("recipient_key", "message_key", name="uq_outbox_recipient_message"),
-        Index("ix_outbox_state_next", "state", "next_attempt_at"),
-        Index("ix_outbox_sent_at", "sent_at"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    subscriber_id: int | None = Field(
-        default=None,
-        sa_column=Column(Integer, ForeignKey("subscriber.id", ondelete="CASCADE"), nullable=True, index=True),
-    )
-    recipient_key: str = Field(max_length=340, description="sub:<id> or addr:<email>; unique with the key.")
-    message_key: str = Field(max_length=300, description="Idempotency key, e.g. digest:2026-W47.")
-    kind: str = Field(max_length=30, description="digest | alert | reminder | confirm | admin ...")
-    recipient: str = Field(max_length=320, description="Envelope recipient (RCPT TO).")
-    subject: str = Field(sa_column=Column(Text, nullable=False))
-    message_id: str = Field(max_length=300, description="The Message-ID header, to trace a message.")
-    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    state: str = Field(default="pending", max_length=12, description=" | ".join(STATES))
-    attempts: int = 0
-    next_attempt_at: datetime = Field(default_factory=utcnow)
-    lease_owner: str | None = Field(default=None, max_length=200)
-    lease_until: datetime | None = None
-    handed_at: datetime | None = Field(default=None, description="When the current SMTP attempt started.")
-    last_error: str | None = Field(default=None, sa_column=Column(Text))
-    smtp_code: int | None = None
-    created_at: datetime = Field(default_factory=utcnow)
-    sent_at: datetime | None = None
-
-
-OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]  # SQLModel sets it at class creation
 
 
 def recipient_key(subscriber_id: int | None, recipient: str) -> str:
@@ -201,7 +159,7 @@ def recover_stale_counts(session: Session, *, now: datetime) -> tuple[int, int]:
     untouched = [row.id for row in stale if row.handed_at is None]
     unknown = released = 0
     if handed:
-        unknown = _rowcount(
+        unknown = rowcount(
             session.execute(
                 update(table)
                 .where(table.c.id.in_(handed), table.c.state == "sending")
@@ -213,7 +171,7 @@ def recover_stale_counts(session: Session, *, now: datetime) -> tuple[int, int]:
             )
         )
     if untouched:
-        released = _rowcount(
+        released = rowcount(
             session.execute(
                 update(table)
                 .where(table.c.id.in_(untouched), table.c.state == "sending", table.c.handed_at.is_(None))
@@ -221,10 +179,6 @@ def recover_stale_counts(session: Session, *, now: datetime) -> tuple[int, int]:
             )
         )
     return unknown, released
-
-
-def _rowcount(result: object) -> int:
-    return int(getattr(result, "rowcount", 0))
 
 
 def mark_handed(session: Session, *, ids: list[int], worker_id: str, now: datetime) -> set[int]:
@@ -243,30 +197,6 @@ def mark_handed(session: Session, *, ids: list[int], worker_id: str, now: dateti
         .returning(table.c.id)
     ).all()
     return {row.id for row in rows}
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """A leased row, detached from any session: what a sender needs and nothing else."""
-
-    id: int
-    subscriber_id: int | None
-    message_key: str
-    recipient: str
-    raw: bytes
-    attempts: int
-    lease_until: datetime
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one send attempt ended in; ``bounce`` marks a permanent refusal of the recipient."""
-
-    status: Literal["sent", "retry", "failed", "unknown"]
-    code: int | None = None
-    detail: str = ""
-    bounce: bool = False
-    stage: str = ""  # connect | mail | rcpt | data: where it happened (a connect failure pauses the drain)
 
 
 def claim(session: Session, *, worker_id: str, limit: int, lease_s: float, now: datetime) -> list[Claimed]:
@@ -322,88 +252,6 @@ def claim(session: Session, *, worker_id: str, limit: int, lease_s: float, now: 
     return sorted(claimed, key=lambda c: c.id)
 
 
-def retry_delay(attempts: int, *, base_s: float, max_s: float, rng: random.Random | None = None) -> float:
-    """Exponential back-off with jitter: half the step is fixed, half random, so retries spread out."""
-    step = min(max_s, base_s * (2 ** max(0, attempts - 1)))
-    return step / 2 + (rng or random).uniform(0, step / 2)
-
-
-def record(
-    session: Session,
-    *,
-    claimed: Claimed,
-    outcome: Outcome,
-    worker_id: str,
-    now: datetime,
-    settings: Settings,
-) -> str:
-    """Store the outcome of one attempt (guarded by the lease owner); returns the row's new state.
-
-    A row an impatient ``recover_stale`` already marked ``unknown`` still takes a real outcome from
-    its owner: knowing beats guessing.
-    """
-    table = OUTBOX
-    values: dict[str, object] = {
-        "smtp_code": outcome.code,
-        "last_error": outcome.detail[:2000] or None,
-        "lease_until": None,
-    }
-    state: str = outcome.status
-    if outcome.status == "sent":
-        values.update(sent_at=now, last_error=None)
-    elif outcome.status == "retry":
-        if claimed.attempts >= settings.mail_max_attempts:
-            state = "failed"
-            values["last_error"] = f"gave up after {claimed.attempts} attempts: {outcome.detail}"[:2000]
-        else:
-            delay = retry_delay(
-                claimed.attempts, base_s=settings.mail_retry_base_s, max_s=settings.mail_retry_max_s
-            )
-            values["next_attempt_at"] = now + timedelta(seconds=delay)
-    values["state"] = state
-    result = session.execute(
-        update(table)
-        .where(
-            table.c.id == claimed.id,
-            table.c.lease_owner == worker_id,
-            table.c.state.in_(("sending", "unknown")),
-        )
-        .values(**values)
-    )
-    if _rowcount(result) == 1 and outcome.bounce and claimed.subscriber_id is not None:
-        count_hard_bounce(session, subscriber_id=claimed.subscriber_id, limit=settings.hard_bounce_limit)
-    return state
-
-
-def count_hard_bounce(session: Session, *, subscriber_id: int, limit: int) -> None:
-    """One more hard bounce; at ``limit`` the subscriber is suppressed and their queued mail cancelled."""
-    session.execute(
-        text(
-            "UPDATE subscriber SET hard_bounces = hard_bounces + 1, "
-            "status = CASE WHEN hard_bounces + 1 >= :limit THEN 'suppressed' ELSE status END "
-            "WHERE id = :id"
-        ),
-        {"limit": limit, "id": subscriber_id},
-    )
-    cancel_suppressed(session, subscriber_id=subscriber_id)
-
-
-def cancel_suppressed(session: Session, *, subscriber_id: int | None = None) -> int:
-    """Queued mail of suppressed subscribers is cancelled rather than sent into a known bounce."""
-    table = OUTBOX
-    suppressed = text("SELECT id FROM subscriber WHERE status = 'suppressed'").columns(column("id", Integer))
-    condition: list[ColumnElement[bool]] = [
-        table.c.state.in_(CLAIMABLE),
-        table.c.subscriber_id.in_(suppressed.subquery().select()),
-    ]
-    if subscriber_id is not None:
-        condition.append(table.c.subscriber_id == subscriber_id)
-    result = session.execute(
-        update(table).where(*condition).values(state="cancelled", last_error="subscriber suppressed")
-    )
-    return _rowcount(result)
-
-
 def release(session: Session, *, ids: list[int], worker_id: str) -> int:
     """Give leased rows back untouched (no SMTP traffic happened for them): back to the queue as due."""
     if not ids:
@@ -414,7 +262,7 @@ def release(session: Session, *, ids: list[int], worker_id: str) -> int:
         .where(table.c.id.in_(ids), table.c.state == "sending", table.c.lease_owner == worker_id)
         .values(state="pending", lease_owner=None, lease_until=None, attempts=table.c.attempts - 1)
     )
-    return _rowcount(result)
+    return rowcount(result)
 
 
 def drain_sync(settings: Settings | None = None, *, limit: int | None = None) -> DrainReport:
@@ -438,38 +286,6 @@ async def drain(
     return await run(
         settings=settings, engine=engine, worker_id=worker_id, limit=limit, stop_when_idle=stop_when_idle
     )
-
-
-# Admin transitions: action -> (states it applies to, new state, note).
-ADMIN_ACTIONS: dict[str, tuple[tuple[str, ...], str, str | None]] = {
-    "retry": (("failed", "retry", "cancelled"), "pending", None),
-    "cancel": (("pending", "retry", "failed", "unknown"), "cancelled", "cancelled by an admin"),
-    "resolve-sent": (("unknown",), "sent", "marked sent by an admin after an unknown outcome"),
-    "resolve-resend": (("unknown",), "pending", None),
-}
-
-
-def admin_action(session: Session, *, message_id: int, action: str, now: datetime) -> OutboxMessage:
-    """Apply an admin decision; raises ValueError (with the reason) when the row's state forbids it."""
-    if action not in ADMIN_ACTIONS:
-        raise ValueError(f"unknown action {action!r}")
-    allowed, new_state, note = ADMIN_ACTIONS[action]
-    row = session.get(OutboxMessage, message_id)
-    if row is None:
-        raise ValueError(f"no outbox message with id {message_id}")
-    if row.state not in allowed:
-        raise ValueError(f"message {message_id} is {row.state}; {action} applies to {', '.join(allowed)}")
-    row.state = new_state
-    row.last_error = note
-    row.lease_owner = row.lease_until = row.handed_at = None
-    if new_state == "pending":
-        row.attempts = 0
-        row.next_attempt_at = now
-    if new_state == "sent":
-        row.sent_at = now
-    session.add(row)
-    session.flush()
-    return row
 
 
 __all__ = [
