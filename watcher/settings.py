@@ -103,7 +103,7 @@ class Settings(BaseSettings):
     )
 
     # --- classification ----------------------------------------------------------------------
-    classify_threshold: float = Field(3.5, description="Minimum score for an ecosystem to be assigned.")
+    classify_threshold: float = Field(3.0, description="Minimum score for an ecosystem to be assigned.")
     classify_relative_threshold: float = Field(
         0.3, description="An ecosystem must score at least this share of the best one."
     )

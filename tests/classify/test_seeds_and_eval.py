@@ -16,6 +16,7 @@ DEV = DATA / "eval" / "dev.jsonl"
 OWN = Path(__file__).parent / "data" / "own_items.jsonl"
 OWN_2 = Path(__file__).parent / "data" / "own_items_2.jsonl"  # written before any tuning on it
 OWN_3 = Path(__file__).parent / "data" / "own_items_3.jsonl"  # likewise
+OWN_4 = Path(__file__).parent / "data" / "own_items_4.jsonl"  # likewise
 
 
 def _dev_seed_records() -> list[dict[str, object]]:
@@ -47,7 +48,7 @@ def test_seed_document(classifier: Classifier, record: dict[str, object]) -> Non
         assert result.why[slug], "every ecosystem comes with the terms that produced it"
 
 
-@pytest.mark.parametrize("path", [DEV, OWN, OWN_2, OWN_3], ids=["dev", "own", "own2", "own3"])
+@pytest.mark.parametrize("path", [DEV, OWN, OWN_2, OWN_3, OWN_4], ids=["dev", "own", "own2", "own3", "own4"])
 def test_quality_bar(classifier: Classifier, path: Path) -> None:
     report = evaluate(path.read_text(encoding="utf-8").splitlines(), classifier).as_dict()
     assert not report["errors"]
