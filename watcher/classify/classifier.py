@@ -58,14 +58,15 @@ def _compiled(path: Path) -> tuple[Taxonomy, PhraseMatcher]:
 
 
 def _identifier_hits(labels: dict[str, Label], identifier: str | None) -> dict[str, tuple[float, str]]:
-    """Best identifier rule per label: its weight and the pattern that matched."""
+    """Best identifier rule per label: its weight and the part of the identifier it matched."""
     found: dict[str, tuple[float, str]] = {}
     if not identifier:
         return found
     for slug, label in labels.items():
         for rule in label.identifiers:
-            if rule.pattern.search(identifier) and rule.weight > found.get(slug, (0.0, ""))[0]:
-                found[slug] = (rule.weight, rule.pattern.pattern)
+            match = rule.pattern.search(identifier)
+            if match and rule.weight > found.get(slug, (0.0, ""))[0]:
+                found[slug] = (rule.weight, match.group())
     return found
 
 
