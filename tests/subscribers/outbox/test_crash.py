@@ -55,7 +55,7 @@ def test_sigkill_mid_send_loses_nothing_and_sends_nothing_twice(
         **os.environ,
         "WATCHER_DATABASE_URL": db_url,
         "WATCHER_SMTP_URL": smtp_server.url,
-        "WATCHER_MAIL_RATE_PER_SECOND": "400",
+        "WATCHER_MAIL_RATE_PER_SECOND": "5000",
         "WATCHER_MAIL_CONCURRENCY": "4",
         "WATCHER_MAIL_CLAIM_BATCH": "32",
     }
