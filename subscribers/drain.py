@@ -64,6 +64,32 @@ class DrainReport:
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
+    def __bool__(self) -> bool:
+        """Falsy when the drain found nothing to do (so schedulers log nothing)."""
+        return bool(
+            self.claimed
+            or self.recovered_unknown
+            or self.recovered_pending
+            or self.cancelled_suppressed
+            or self.stopped
+        )
+
+    def __str__(self) -> str:
+        text = (
+            f"outbox ({self.backend}): sent {self.sent}, retry {self.retry}, failed {self.failed}, "
+            f"unknown {self.unknown}, released {self.released} in {self.elapsed_s:.1f}s"
+        )
+        if self.recovered_unknown or self.recovered_pending:
+            text += (
+                f"; interrupted earlier: {self.recovered_unknown} unknown (see `watcher outbox list "
+                f"--state unknown`), {self.recovered_pending} queued again"
+            )
+        if self.cancelled_suppressed:
+            text += f"; {self.cancelled_suppressed} cancelled for suppressed subscribers"
+        if self.stopped:
+            text += f"; stopped early: {self.stopped}"
+        return text
+
 
 class TokenBucket:
     """Classic token bucket: ``capacity`` burst, refilled at ``rate`` tokens per second."""

@@ -41,15 +41,7 @@ def drain_command(
     if as_json:
         typer.echo(json.dumps(report.as_dict()))
     else:
-        typer.echo(
-            f"{report.backend}: sent {report.sent}, retry {report.retry}, failed {report.failed}, "
-            f"unknown {report.unknown}, released {report.released} ({report.elapsed_s:.1f}s)"
-        )
-        if report.recovered_unknown:
-            typer.echo(
-                f"{report.recovered_unknown} interrupted message(s) marked unknown: "
-                "see `watcher outbox list --state unknown`"
-            )
+        typer.echo(str(report))
         for detail in report.errors:
             typer.echo(f"  {detail}", err=True)
     if report.stopped:

@@ -64,7 +64,7 @@ def test_retry_and_cancel(sqlite_engine: Engine) -> None:
     code, out = _run("cancel", "1")
     assert code == 1 and "is cancelled" in out
     assert _run("list", "--state", "bogus")[0] == 1
-    assert _run("drain")[1].startswith("file: sent 0")
+    assert _run("drain")[1].startswith("outbox (file): sent 0")
 
 
 def test_bad_smtp_url_is_a_clear_error(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
