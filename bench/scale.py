@@ -87,7 +87,7 @@ def seed_unchanged(engine: Engine, *, urls: list[str], items: int, share: float)
     """Give ``share`` of the sources the ETag their feed will answer with: those polls get a 304."""
     rows = []
     for index, url in enumerate(urls):
-        if index % 100 < share * 100:
+        if index % 10 < share * 10:
             base = url.split("/feed/")[0]
             etag = '"' + hashlib.md5(feed_xml(index, items, base=base)).hexdigest() + '"'
             rows.append({"id": f"bench-{index}", "etag": etag})
@@ -126,8 +126,9 @@ def scalar(engine: Engine, sql: str) -> int:
 def run_workers(count: int, env: dict[str, str], done: Callable[[], bool], *, timeout: float) -> float:
     """Start ``count`` workers, wait until ``done()``, stop them; returns the seconds it took."""
     started = time.perf_counter()
+    log = (Path(env["WATCHER_DATA_DIR"]) / "workers.log").open("ab")
     procs = [
-        subprocess.Popen(WORKER, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.Popen(WORKER, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
         for _ in range(count)
     ]
     try:
@@ -135,7 +136,9 @@ def run_workers(count: int, env: dict[str, str], done: Callable[[], bool], *, ti
             if time.perf_counter() - started > timeout:
                 raise SystemExit(f"{count} worker(s) did not finish within {timeout}s")
             if any(proc.poll() is not None for proc in procs):
-                raise SystemExit("a worker exited early; run `watcher worker` by hand to see why")
+                log.close()
+                tail = (Path(env["WATCHER_DATA_DIR"]) / "workers.log").read_text(errors="replace")[-3000:]
+                raise SystemExit(f"a worker exited early:\n{tail}")
             time.sleep(0.2)
         return time.perf_counter() - started
     finally:
@@ -146,6 +149,7 @@ def run_workers(count: int, env: dict[str, str], done: Callable[[], bool], *, ti
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        log.close()
 
 
 def one_count(workers: int, args: argparse.Namespace, urls: list[str], work: Path) -> dict[str, object]:
@@ -228,6 +232,7 @@ def main() -> None:
         urls = [f"{bases[index % len(bases)]}/feed/{index}.xml" for index in range(args.feeds)]
         with tempfile.TemporaryDirectory(prefix="cw-scale-") as tmp:
             work = Path(tmp)
+            (work / "data").mkdir()
             write_sources(work / "sources.yaml", urls)
             for workers in counts:
                 print(f"{workers} worker(s): {args.feeds} feeds, {args.messages} mails ...", file=sys.stderr)
