@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from tests.web.admin.conftest import post_form
-from watcher.models import SourceState
+from watcher.models import Item, SourceState
 from watcher.settings import get_settings
 
 SOURCES = """
@@ -80,3 +80,27 @@ def test_broken_sources_file_is_a_message(
     admin_client.app.state.settings = get_settings()  # type: ignore[attr-defined]
     response = admin_client.get("/admin/sources")
     assert response.status_code == 200 and "Cannot read" in response.text
+
+
+def test_reclassification_survives_a_repoll(
+    sources_file: Path,
+    admin_client: TestClient,
+    db: Session,
+    http_server,  # type: ignore[no-untyped-def]
+) -> None:
+    post_form(admin_client, "/admin/sources", "/admin/sources/local-feed/poll", {})
+    item = db.exec(select(Item).where(Item.source_id == "local-feed")).one()
+    page = f"/admin/items/{item.id}"
+    post_form(admin_client, page, f"{page}/reclassify", {"ecosystems": ["tourism"], "kind": "event"})
+    changed = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        "<item><title>Bando per le PMI digitali (aggiornato)</title><link>https://example.eu/a</link>"
+        "<guid>a1</guid><description>Contributi per la digitalizzazione e il software.</description></item>"
+        "</channel></rss>"
+    )
+    http_server.route("/feed.xml", changed.encode(), headers={"Content-Type": "application/rss+xml"})
+    post_form(admin_client, "/admin/sources", "/admin/sources/local-feed/poll", {})
+    db.expire_all()
+    stored = db.get(Item, item.id)
+    assert stored is not None and stored.title.endswith("(aggiornato)")
+    assert stored.ecosystems == ["tourism"] and stored.kind == "event" and stored.corrected
