@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     )
     classify_kind_threshold: float = Field(3.0, description="Minimum cue score for the call/event kinds.")
     classify_max_text_chars: int = Field(20_000, description="Characters of body text the classifier reads.")
+    classify_long_text_chars: int = Field(
+        2500, description="Body length beyond which classify_threshold grows (by the square root of the ratio)."
+    )
     classify_closing_soon_days: int = Field(14, description="Days before a deadline an item is closing soon.")
 
     # --- normalisation and storage -----------------------------------------------------------

@@ -9,6 +9,7 @@ subscriber's trust more than a missing label.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from datetime import date, datetime
@@ -139,7 +140,7 @@ class Classifier:
             threshold=self.settings.classify_kind_threshold,
         )
         scores, why = self._scores(evidence, doc.identifier)
-        ecosystems = [] if administrative else self._select(scores, evidence)
+        ecosystems = [] if administrative else self._select(scores, evidence, body_chars=len(body))
         return Classification(
             ecosystems=ecosystems,
             kind=kind,
@@ -175,11 +176,14 @@ class Classifier:
     def _generic_score(self, evidence: Evidence) -> float:
         return evidence.score("generic", "generic", title_weight=self.settings.classify_title_weight)[0]
 
-    def _select(self, scores: dict[str, float], evidence: Evidence) -> list[str]:
+    def _select(self, scores: dict[str, float], evidence: Evidence, *, body_chars: int) -> list[str]:
+        """Ecosystems over the bar: absolute (higher for long bodies, which gather passing mentions,
+        and for items about cluster policy in general) and relative to the best one."""
         if not scores:
             return []
         settings = self.settings
-        threshold = settings.classify_threshold
+        length_factor = max(1.0, math.sqrt(body_chars / settings.classify_long_text_chars))
+        threshold = settings.classify_threshold * length_factor
         if self._generic_score(evidence) >= settings.classify_generic_min:
             threshold = max(threshold, settings.classify_generic_threshold)
         best = max(scores.values())
