@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, String, and_, cast, func, or_, select
+from sqlalchemy import Boolean, ColumnElement, String, and_, cast, func, or_, select
+from sqlalchemy.ext.compiler import compiles
 from sqlmodel import Session, col
 
 from watcher.models import Item, ItemEvent
@@ -95,14 +96,33 @@ def _status_clause(status: str, *, today: date, closing_soon_days: int) -> Colum
     return deadline >= today
 
 
+class _NotMirror(ColumnElement[bool]):
+    """``item.story_id IS NULL``, compiled per database (see ``visible``)."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(_NotMirror)
+def _not_mirror(element: _NotMirror, compiler: Any, **kw: Any) -> str:
+    return f"{compiler.process(Item.__table__.c.story_id, **kw)} IS NULL"  # type: ignore[attr-defined]
+
+
+@compiles(_NotMirror, "sqlite")
+def _not_mirror_sqlite(element: _NotMirror, compiler: Any, **kw: Any) -> str:
+    return f"+{compiler.process(Item.__table__.c.story_id, **kw)} IS NULL"  # type: ignore[attr-defined]
+
+
 def visible() -> list[ColumnElement[bool]]:
     """Not hidden and not a mirror of another item's story.
 
-    "Not a mirror" is written ``coalesce(story_id, 0) = 0`` rather than ``story_id IS NULL`` on
-    purpose: without statistics SQLite would pick ``ix_item_story_id`` for the IS NULL term, read
-    every row (nearly all are NULL) and sort them — 400 ms instead of 2 ms at 100k items.
+    "Not a mirror" is ``story_id IS NULL``, but on SQLite written ``+story_id IS NULL``: the unary
+    plus stops SQLite (which has no statistics unless ANALYZE ran) from choosing ix_item_story_id
+    for it, reading every row — nearly all are NULL — and sorting them: 400 ms instead of 2 ms at
+    100k items. PostgreSQL keeps the plain form, whose selectivity it knows from null_frac (a
+    ``coalesce(...) = 0`` there is estimated at 0.5% and makes it pick sort-everything plans).
     """
-    return [col(Item.hidden).is_(False), func.coalesce(col(Item.story_id), 0) == 0]
+    return [col(Item.hidden).is_(False), _NotMirror()]
 
 
 def where_clauses(
