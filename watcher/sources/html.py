@@ -112,7 +112,10 @@ def _link(item: Tag, options: HtmlOptions, base_url: str) -> str:
     href = str(anchor.get("href") or "").strip() if anchor is not None else ""
     if not href or href.startswith(("javascript:", "mailto:", "#")):
         return ""
-    return urljoin(base_url, href)
+    try:
+        return urljoin(base_url, href)
+    except ValueError:  # e.g. "http://[bad" (found by bench/fuzz.py): no usable link
+        return ""
 
 
 def _date(item: Tag, options: HtmlOptions) -> datetime | None:

@@ -56,9 +56,12 @@ def parse_feed(
     headers = {"content-location": base_url, "content-type": content_type or "application/xml"}
     # Our own sanitizer cleans and resolves links later (against the item URL); feedparser doing it
     # too would triple the parse time for nothing.
-    parsed = feedparser.parse(
-        body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
-    )
+    try:
+        parsed = feedparser.parse(
+            body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+        )
+    except ValueError as error:  # feedparser's own bug on e.g. "&#x110000;" (found by bench/fuzz.py)
+        raise ParseError(f"feed could not be parsed: {error}") from None
     _check_is_feed(parsed, body=body, content_type=content_type)
     if parsed.get("bozo"):
         warnings.append(_bozo_warning(parsed))
