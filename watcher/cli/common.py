@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 
 from watcher.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from watcher.sources.config import SourceConfig
 
 PIPE_WIDTH = 160
 
@@ -31,3 +34,19 @@ def settings_or_exit() -> Settings:
         return get_settings()
     except ValidationError as error:
         fail(f"invalid configuration: {error}")
+
+
+def sources_or_exit(settings: Settings) -> list[SourceConfig]:
+    """The configured sources, after checking the sources file and the taxonomy both load.
+
+    A bad config must stop a command with the file and field at fault, not a traceback mid-round.
+    """
+    from watcher.classify.taxonomy import TaxonomyError, load_taxonomy
+    from watcher.sources.config import SourcesConfigError, load_sources
+
+    try:
+        sources = load_sources(settings.sources)
+        load_taxonomy(settings.ecosystems)
+    except (SourcesConfigError, TaxonomyError) as error:
+        fail(str(error))
+    return sources

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from watcher import migrate
 from watcher.cli.common import console as make_console
-from watcher.cli.common import fail, settings_or_exit
+from watcher.cli.common import fail, settings_or_exit, sources_or_exit
 from watcher.items_query import ItemFilters, list_items
 
 if TYPE_CHECKING:
@@ -56,8 +56,8 @@ def poll(
 
     settings = settings_or_exit()
     try:
-        selected = select_sources(load_sources(settings.sources), source)
-    except (SourcesConfigError, ValueError) as error:
+        selected = select_sources(sources_or_exit(settings), source)
+    except ValueError as error:
         fail(str(error))
     migrate.upgrade()
     with Progress(

@@ -8,10 +8,9 @@ from typing import Annotated
 import typer
 
 from watcher import migrate
-from watcher.cli.common import fail, settings_or_exit
+from watcher.cli.common import fail, settings_or_exit, sources_or_exit
 from watcher.db import get_engine
 from watcher.locking import DatabaseLock
-from watcher.sources.config import SourcesConfigError, load_sources
 
 
 def run(
@@ -25,10 +24,7 @@ def run(
     from watcher.web.app import create_app
 
     settings = settings_or_exit()
-    try:
-        load_sources(settings.sources)
-    except SourcesConfigError as error:
-        fail(str(error))
+    sources_or_exit(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     migrate.upgrade()
     lock = DatabaseLock(get_engine(settings.resolved_database_url()))
