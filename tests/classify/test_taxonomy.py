@@ -78,6 +78,9 @@ def test_bad_files_fail_with_a_clear_message(tmp_path: Path) -> None:
     bad.write_text("ecosystems:\n  - slug: x\n    terms: {heavy: [a]}\n", encoding="utf-8")
     with pytest.raises(TaxonomyError, match="not a number"):
         load_taxonomy(bad)
+    bad.write_text("ecosystems:\n  - slug: x\n    terms:\n      3: [a]\n      3: [b]\n", encoding="utf-8")
+    with pytest.raises(TaxonomyError, match="duplicate key 3"):
+        load_taxonomy(bad)
     bad.write_text("ecosystems:\n  - slug: x\n    identifiers: {5: ['(']}\n", encoding="utf-8")
     with pytest.raises(TaxonomyError, match="bad regex"):
         load_taxonomy(bad)

@@ -149,10 +149,29 @@ def parse_taxonomy(data: Any, *, path: Path | None = None) -> Taxonomy:
     return Taxonomy(ecosystems=ecosystems, programmes=programmes, tags=tags, terms=terms, path=path)
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys: a second ``3:`` list would silently replace the first."""
+
+
+def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: set[Any] = set()
+    for key_node, _value in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
+
+
 def load_taxonomy(path: Path) -> Taxonomy:
     """Read and validate the taxonomy file; a bad file raises :class:`TaxonomyError` naming it."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_StrictLoader)
     except OSError as error:
         raise TaxonomyError(f"cannot read taxonomy {path}: {error}") from error
     except yaml.YAMLError as error:
