@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     feed_max_entries: int = Field(50, description="Entries in an Atom feed.")
     calendar_max_events: int = Field(10_000, description="Events in one iCalendar feed at most.")
     calendar_past_days: int = Field(90, description="Calendar feeds include deadlines/events this far back.")
+    calendar_cache_s: float = Field(300.0, description="Seconds a public calendar feed is cached.")
     form_text_max_chars: int = Field(1000, description="Longest text field accepted in public forms.")
 
     # --- fetching ----------------------------------------------------------------------------

@@ -295,7 +295,7 @@ def _dated_statement(selected: Any, *, ecosystem: str | None, since: date, limit
 
 
 def calendar_entries(
-    session: Session, *, ecosystem: str | None, since: date, limit: int, text_chars: int = 500
+    session: Session, *, ecosystem: str | None, since: date, limit: int, text_chars: int = 300
 ) -> list[CalendarEntry]:
     """The calendar columns of dated items (see ``_dated_statement``)."""
     columns = (

@@ -98,3 +98,25 @@ def test_calendar_stops_at_the_event_cap() -> None:
                   deadline=days_from_today(n + 1)) for n in range(10)]
     body = ical.build_calendar(items, name="n", base_url="https://cw.example", max_events=4)
     assert len(events_of(body)) == 4
+
+
+def test_body_cache_expires_and_stays_bounded() -> None:
+    from watcher.web.public.cache import BodyCache
+
+    now = [0.0]
+    cache = BodyCache(max_entries=2, clock=lambda: now[0])
+    builds: list[str] = []
+
+    def build(name: str) -> bytes:
+        builds.append(name)
+        return name.encode()
+
+    assert cache.get_or_build("a", lambda: build("a"), max_age_s=10) == b"a"
+    assert cache.get_or_build("a", lambda: build("a"), max_age_s=10) == b"a"
+    now[0] = 11
+    cache.get_or_build("a", lambda: build("a"), max_age_s=10)
+    cache.get_or_build("b", lambda: build("b"), max_age_s=10)
+    cache.get_or_build("c", lambda: build("c"), max_age_s=10)  # evicts "a", the least recently used
+    cache.get_or_build("a", lambda: build("a"), max_age_s=10)
+    cache.get_or_build("z", lambda: build("z"), max_age_s=0)  # 0 disables caching
+    assert builds == ["a", "a", "b", "c", "a", "z"]

@@ -24,6 +24,7 @@ from watcher.web import queries
 from watcher.web.i18n import ECOSYSTEM_SLUGS, ecosystem_name, request_language, translate
 from watcher.web.public import ical
 from watcher.web.public.archive import parse_filters
+from watcher.web.public.cache import BodyCache
 from watcher.web.public.common import db_session, settings_of, today
 from watcher.web.public.errors import PageError
 from watcher.web.security import rate_limit
@@ -106,19 +107,34 @@ def ecosystem_calendar(ecosystem: str, request: Request, session: SessionDep) ->
     settings = settings_of(request)
     slug = _ecosystem_or_404(ecosystem)
     language = request_language(request)
-    items = queries.calendar_entries(
-        session, ecosystem=slug, since=_since(settings), limit=settings.calendar_max_events
-    )
-    name = ecosystem_name(slug, language) if slug else translate(language, "feeds.all")
-    body = ical.build_calendar(
-        items,
-        name=f"Cluster Watch — {name}",
-        base_url=settings.base_url,
-        language=language,
-        since=_since(settings),
-        max_events=settings.calendar_max_events,
-    )
+    since = _since(settings)
+
+    def build() -> bytes:
+        items = queries.calendar_entries(
+            session, ecosystem=slug, since=since, limit=settings.calendar_max_events
+        )
+        name = ecosystem_name(slug, language) if slug else translate(language, "feeds.all")
+        return ical.build_calendar(
+            items,
+            name=f"Cluster Watch — {name}",
+            base_url=settings.base_url,
+            language=language,
+            since=since,
+            max_events=settings.calendar_max_events,
+        )
+
+    cache = _feed_cache(request)
+    body = cache.get_or_build((ecosystem, language, since), build, max_age_s=settings.calendar_cache_s)
     return _calendar_response(body, filename=f"cluster-watch-{ecosystem}.ics")
+
+
+def _feed_cache(request: Request) -> BodyCache:
+    """One cache per app (tests build many apps; each starts empty)."""
+    cache = getattr(request.app.state, "feed_cache", None)
+    if not isinstance(cache, BodyCache):
+        cache = BodyCache()
+        request.app.state.feed_cache = cache
+    return cache
 
 
 def _rfc3339(value: datetime | date | None) -> str | None:

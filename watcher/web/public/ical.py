@@ -47,7 +47,7 @@ class Dated(Protocol):
 
 
 DEADLINE_PREFIX = {"en": "Deadline", "it": "Scadenza"}
-DESCRIPTION_CHARS = 500
+DESCRIPTION_CHARS = 300  # a calendar entry needs a hint, the page has the rest
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 
 
