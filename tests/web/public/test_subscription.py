@@ -41,6 +41,7 @@ def test_full_journey(sqlite_client: TestClient, sqlite_session: Session) -> Non
     prefs_path = "/preferences/" + confirmed.text.split('href="/preferences/', 1)[1].split('"', 1)[0]
     page = sqlite_client.get(prefs_path)
     assert page.status_code == 200 and "anna@example.org" in page.text
+    assert page.headers["cache-control"] == "private, no-store"  # the URL is a capability
     saved = sqlite_client.post(prefs_path, data={
         "csrf_token": csrf_from(page.text), "ecosystems": ["tourism"], "kinds": ["event"],
         "frequency": "daily", "language": "en", "include_keywords": "", "exclude_keywords": "webinar",

@@ -29,6 +29,7 @@ from watcher.web.public.subscribe import active_topics, token_error_page
 from watcher.web.security import rate_limit, verify_csrf
 from watcher.web.templating import render
 
+NO_STORE = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex"}
 NOTICES = {"saved": "preferences.saved", "paused": "preferences.paused", "resumed": "preferences.resumed"}
 
 
@@ -71,7 +72,7 @@ def _show(request: Request, token: str, *, errors: list[str], values: dict[str, 
             )
     notice = NOTICES.get(request.query_params.get("done", ""))
     return render(request, "preferences.html", values=values, errors=errors, notice=notice,
-                  status_code=status_code, **context)
+                  status_code=status_code, headers=dict(NO_STORE), **context)
 
 
 def _save(settings: Settings, token: str, form: Any, origin: str) -> tuple[list[str], dict[str, Any]]:
@@ -162,7 +163,7 @@ def build_router(settings: Settings) -> APIRouter:
                 subscriber_for_token(session, token, "unsubscribe")
             except TokenError as error:
                 raise token_error_page(error) from None
-        return render(request, "unsubscribe.html", token=token)
+        return render(request, "unsubscribe.html", token=token, headers=dict(NO_STORE))
 
     @router.post("/u/{token}", response_class=HTMLResponse, dependencies=[token_limit])
     def unsubscribe(token: str, request: Request) -> HTMLResponse:
