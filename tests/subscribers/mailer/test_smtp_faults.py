@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -46,11 +47,14 @@ def _drain(engine: Engine) -> DrainReport:
     return drain_sync(get_settings())
 
 
-@pytest.mark.parametrize("code", [421, 450, 451, 452])
-def test_temporary_rcpt_replies_retry_then_deliver_once(
-    code: int, smtp_env: FaultySmtpServer, sqlite_engine: Engine
+@pytest.mark.parametrize(
+    ("stage", "code"),
+    [("rcpt", 421), ("rcpt", 450), ("rcpt", 451), ("rcpt", 452), ("data", 421), ("data", 451)],
+)
+def test_temporary_replies_retry_then_deliver_once(
+    stage: str, code: int, smtp_env: FaultySmtpServer, sqlite_engine: Engine
 ) -> None:
-    smtp_env.script("busy@example.eu", Fault("rcpt", code=code))
+    smtp_env.script("busy@example.eu", Fault(stage, code=code))
     queue(sqlite_engine, to="busy@example.eu", key="k")
     queue(sqlite_engine, to="fine@example.eu", key="k")
     report = _drain(sqlite_engine)
@@ -179,3 +183,20 @@ async def test_drain_limit_and_worker_identity(smtp_env: FaultySmtpServer, engin
     assert report.claimed == 3 and report.sent == 3
     report = await drain(settings=settings, engine=engine, worker_id=worker_identity())
     assert report.sent == 4 and len(smtp_env.received) == 7
+
+
+def test_server_that_never_greets_times_out_and_halts(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as silent:  # accepts TCP connections (backlog) but never says 220
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        monkeypatch.setenv("WATCHER_SMTP_URL", f"smtp://127.0.0.1:{silent.getsockname()[1]}")
+        for name, value in FAST.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        for n in range(6):
+            queue(sqlite_engine, to=f"u{n}@example.eu", key="k")
+        report = _drain(sqlite_engine)
+    assert report.sent == 0 and report.stopped and "unreachable" in report.stopped
+    assert {state for state, _code in _states(sqlite_engine).values()} <= {"retry", "pending"}
