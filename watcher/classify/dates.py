@@ -115,13 +115,51 @@ _DEADLINE_CUE = re.compile(
     r"|bewerbungsschluss|bis zum|bis spätestens|time limit|receipt of (?:tenders|applications|offers)"
     r"|regist(?:er|ration|rations) by|sign up by|iscrizioni entro|register before"
     r"|plazo|fecha l[ií]mite|hasta el|presentazione delle domande|domande",
-    re.IGNORECASE,
 )
-_OPENING_CUE = re.compile(
-    r"\b(?:dal|dalle ore|apertura|opens?(?: on)?|opening|from|a partire dal|ab dem|à partir du|desde el)\s*$",
-    re.IGNORECASE,
+# Cues that must end the text just before a date (checked with str.endswith on the lower-cased
+# window: much cheaper than an end-anchored regex search).
+_OPENING_WORDS = tuple(
+    f" {w}"
+    for w in [
+        "dal",
+        "dall'",
+        "dall’",
+        "dalle ore",
+        "apertura",
+        "open",
+        "opens",
+        "opens on",
+        "opening",
+        "from",
+        "a partire dal",
+        "ab dem",
+        "à partir du",
+        "desde el",
+    ]
 )
-_SHORT_CUE = re.compile(r"(?:\b(?:il|entro|del|dal|al|on|by|le|am|el|du|au|scadenza|deadline)|:)\s*$", re.I)
+_SHORT_WORDS = (
+    ":",
+    *(
+        f" {w}"
+        for w in [
+            "il",
+            "entro",
+            "del",
+            "dal",
+            "al",
+            "on",
+            "by",
+            "le",
+            "am",
+            "el",
+            "du",
+            "au",
+            "scadenza",
+            "deadline",
+        ]
+    ),
+)
+_JOIN_RE = re.compile(_JOIN)
 _BOUNDARY = re.compile(r"(?:\.\s|;|\n\s*\n|\|)")
 _WINDOW = 90
 
@@ -175,6 +213,11 @@ def _year(raw: str | None) -> int | None:
         return None
     value = int(raw)
     return value + 2000 if value < 100 else value
+
+
+def _ends_with(text: str, cues: tuple[str, ...]) -> bool:
+    """True when ``text`` (lower-cased, trailing spaces dropped) ends with one of ``cues``."""
+    return (" " + " ".join(text[-40:].lower().split())).endswith(cues)
 
 
 def _window(text: str, start: int) -> str:
@@ -231,7 +274,7 @@ def _mentions_raw(text: str) -> list[Mention]:
             if not _starts_clean(text, m.start(), forbidden) or not 1 <= int(m.group("d1")) <= 31:
                 continue
             year = _year(m.group("y"))
-            if year is None and not _SHORT_CUE.search(text[max(0, m.start() - 30) : m.start()]):
+            if year is None and not _ends_with(text[max(0, m.start() - 30) : m.start()], _SHORT_WORDS):
                 continue  # "2.5 million", "TRL 6/7": a bare d/m needs a cue right before it
             found.append(Mention(m.start(), m.end(), int(m.group("d1")), int(m.group("m")), year))
     return found
@@ -259,9 +302,7 @@ def find_mentions(text: str) -> list[Mention]:
     while index < len(mentions):
         mention = mentions[index]
         following = mentions[index + 1] if index + 1 < len(mentions) else None
-        joined = (
-            following is not None and re.fullmatch(_JOIN, text[mention.end : following.start]) is not None
-        )
+        joined = following is not None and _JOIN_RE.fullmatch(text[mention.end : following.start]) is not None
         if following and joined and mention.end_day is None and following.end_day is None:
             year = mention.year or following.year
             mention = Mention(
@@ -278,8 +319,8 @@ def find_mentions(text: str) -> list[Mention]:
                 mention.year,
                 mention.end_day,
                 mention.end_month,
-                deadline_cue=_DEADLINE_CUE.search(window) is not None,
-                opening_cue=_OPENING_CUE.search(window) is not None,
+                deadline_cue=_DEADLINE_CUE.search(window.lower()) is not None,
+                opening_cue=_ends_with(window, _OPENING_WORDS),
             )
         )
         index += 1
