@@ -197,7 +197,10 @@ def _lingua() -> Any:
 
                     languages = [getattr(Language, name) for name in _EU_LANGUAGES if hasattr(Language, name)]
                     _detector = (
-                        LanguageDetectorBuilder.from_languages(*languages).with_low_accuracy_mode().build()
+                        LanguageDetectorBuilder.from_languages(*languages)
+                        .with_low_accuracy_mode()
+                        .with_preloaded_language_models()  # lazy loading made early calls cost ms
+                        .build()
                     )
                 except Exception:  # lingua missing or broken: detection degrades to the vote
                     _detector_failed = True
