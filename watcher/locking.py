@@ -79,6 +79,20 @@ class DatabaseLock:
                 " (only one may run per database); stop it or use `watcher serve` for the web app alone"
             )
 
+    def is_held(self) -> bool:
+        """Still ours? False once the PostgreSQL session holding the lock is gone (server restart,
+        network cut): the server has then freed it and another process may hold it now."""
+        if self._file is not None:
+            return True
+        if self._connection is None:
+            return False
+        try:
+            self._connection.execute(text("SELECT 1"))
+            self._connection.commit()
+        except Exception:
+            return False
+        return True
+
     def release(self) -> None:
         if self._connection is not None:
             self._connection.execute(

@@ -53,6 +53,8 @@ class WorkerStats:
     drains: int = 0
     sent: int = 0
     scheduler_held: bool = False
+    takeovers: int = 0
+    locks_lost: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -103,12 +105,17 @@ class Worker:
                         self._take_over()
                 except Exception as error:  # database away: stay standby, try again later
                     log.warning("scheduler lock attempt failed: %s", error, extra=self._extra("lock_error"))
+            elif not await asyncio.to_thread(self._lock.is_held):
+                log.warning("scheduler lock lost with its session", extra=self._extra("lock_lost"))
+                self.stats.locks_lost += 1
+                self._step_down()
             await _pause(self.stop, self.settings.scheduler_lock_retry_s)
 
     def _take_over(self) -> None:
         self._scheduler = build_scheduler(self.settings, worker_mode=True)
         self._scheduler.start()
         self.stats.scheduler_held = True
+        self.stats.takeovers += 1
         log.info("scheduler lock acquired: this worker schedules", extra=self._extra("scheduler_acquired"))
 
     def _step_down(self) -> None:
@@ -116,7 +123,10 @@ class Worker:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
             log.info("scheduler stopped", extra=self._extra("scheduler_released"))
-        self._lock.release()
+        try:
+            self._lock.release()
+        except Exception:  # its session is already gone, and the server freed the lock with it
+            self._lock = DatabaseLock(self.engine)
 
     # --- polling ------------------------------------------------------------------------------
     def _load_sources(self) -> list[SourceConfig]:

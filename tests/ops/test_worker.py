@@ -85,3 +85,33 @@ async def test_a_second_worker_on_sqlite_is_refused(sqlite_engine: Engine, tmp_p
     third = Worker(_settings(tmp_path, sqlite_engine), engine=sqlite_engine)  # the lock was given back
     third.stop.set()
     await third.run()
+
+
+async def test_a_holder_whose_session_dies_steps_down_and_takes_the_lock_again(
+    postgres_url: str, db_url: str, tmp_path: Path
+) -> None:
+    if db_url != postgres_url:
+        pytest.skip("advisory locks are PostgreSQL's")
+    from sqlalchemy import text
+
+    from watcher.db import get_engine
+
+    engine = get_engine(db_url)
+    (tmp_path / "sources.yaml").write_text("sources: []\n")
+    worker = Worker(_settings(tmp_path, engine), engine=engine)
+    task = asyncio.create_task(worker.run())
+    try:
+        async with asyncio.timeout(20):
+            while worker.stats.takeovers < 1:
+                await asyncio.sleep(0.05)
+            with engine.begin() as conn:  # what a server restart or a network cut does to the session
+                conn.execute(text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                ))
+            while worker.stats.takeovers < 2:
+                await asyncio.sleep(0.05)
+    finally:
+        worker.stop.set()
+        await task
+    assert worker.stats.locks_lost == 1
