@@ -155,3 +155,14 @@ def test_event_ranges_other_languages(text: str, first: date) -> None:
         title="", body=text, structured=[], published=date(2024, 1, 5), today=date(2030, 1, 1)
     )
     assert dates.event_date == first
+
+
+def test_a_lone_date_at_the_top_is_the_event_date() -> None:
+    dates = extract_dates(
+        title="",
+        body="Conference on 7 March 2024 in Brussels.",
+        structured=[],
+        published=None,
+        today=date(2024, 1, 1),
+    )
+    assert dates.event_date == date(2024, 3, 7)

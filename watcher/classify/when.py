@@ -61,6 +61,7 @@ def _text_deadlines(mentions: list[Mention], reference: date) -> tuple[list[date
 def _event_date(
     title: list[Mention], body: list[Mention], *, reference: date, skip: date | None
 ) -> date | None:
+    skipped = None
     for mention in title + body:
         if mention.deadline_cue:
             continue
@@ -69,10 +70,11 @@ def _event_date(
             continue
         first, last = resolved
         if skip is not None and first == skip and mention.end_day is None:
-            continue  # the publication line at the top of the text
+            skipped = first  # likely the publication line at the top; the event date if nothing follows
+            continue
         if last >= reference:
             return first
-    return None
+    return skipped
 
 
 def extract_dates(
