@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup, Tag
+from bs4.builder import ParserRejectedMarkup
 from bs4.builder._lxml import LXMLTreeBuilder
 from lxml import etree
 
@@ -33,7 +34,10 @@ def _hardened_html_parser(**kwargs: Any) -> etree.HTMLParser:
     what matters is no network access for related files and the default limits on tree size.
     """
     kwargs.update(no_network=True, huge_tree=False, decompress=False)
-    return etree.HTMLParser(**kwargs)
+    try:
+        return etree.HTMLParser(**kwargs)
+    except (ValueError, LookupError) as error:  # a garbage charset name (found by bench/fuzz.py)
+        raise ParserRejectedMarkup(error) from None  # BeautifulSoup then tries its next encoding
 
 
 class HardenedLXMLTreeBuilder(LXMLTreeBuilder):
@@ -91,7 +95,10 @@ def parse_listing(
 def _soup(body: bytes, content_type: str) -> BeautifulSoup:
     match = _CHARSET_RE.search(content_type)
     encoding = match.group(1) if match else None
-    return BeautifulSoup(body, builder=HardenedLXMLTreeBuilder(), from_encoding=encoding)
+    try:
+        return BeautifulSoup(body, builder=HardenedLXMLTreeBuilder(), from_encoding=encoding)
+    except ParserRejectedMarkup as error:
+        raise ParseError(f"page could not be parsed in any encoding: {error}") from None
 
 
 def _select(item: Tag, selector: str | None) -> Tag | None:

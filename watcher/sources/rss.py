@@ -159,7 +159,10 @@ def _published(entry: Any) -> datetime | None:
         value = entry.get(key)
         if value:
             year, month, day, hour, minute, second = value[:6]
-            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+            try:
+                return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+            except (ValueError, OverflowError):  # e.g. year -99 (found by bench/fuzz.py): try the next
+                continue
     return None
 
 
