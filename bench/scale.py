@@ -184,6 +184,7 @@ def one_count(workers: int, args: argparse.Namespace, urls: list[str], work: Pat
         )
         failed = scalar(engine, "SELECT COUNT(*) FROM source_state WHERE consecutive_failures > 0")
         items = scalar(engine, "SELECT COUNT(*) FROM item")
+        migrate.upgrade(url)  # in a shared working tree a new migration may have landed meanwhile
         queue_messages(engine, args.messages)
         left = "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'retry', 'sending')"
         drain_s = run_workers(workers, env, lambda: scalar(engine, left) == 0, timeout=args.timeout)
