@@ -89,12 +89,14 @@ def _count(report: Report, predicted: set[str], gold: set[str]) -> None:
         else:
             counts.fn += 1
             report.micro.fn += 1
-    for missing in gold - predicted:
-        for extra in (predicted - gold) or {"(none)"}:
-            report.confusions[(missing, extra)] += 1
-    if not gold:
-        for extra in predicted:
-            report.confusions[("(none)", extra)] += 1
+    missing, extras = gold - predicted, predicted - gold
+    for slug in missing:  # expected slug, predicted another one instead (or nothing)
+        for extra in extras or {"(none)"}:
+            report.confusions[(slug, extra)] += 1
+    if not missing:  # an extra ecosystem next to the expected ones (or on an item that has none)
+        for extra in extras:
+            for slug in gold or {"(none)"}:
+                report.confusions[(slug, extra)] += 1
 
 
 def evaluate(lines: Iterable[str], classifier: Classifier) -> Report:
@@ -155,7 +157,7 @@ def render(report: Report) -> str:
             f"  {slug:<20} P={fig['precision']:.3f} R={fig['recall']:.3f} F1={fig['f1']:.3f}"
             f"  tp={fig['tp']} fp={fig['fp']} fn={fig['fn']}"
         )
-    lines.append("confusions (expected -> predicted):")
+    lines.append("confusions (expected -> predicted instead or in addition):")
     lines += [f"  {c['expected']} -> {c['predicted']}: {c['count']}" for c in data["confusions"]] or [
         "  none"
     ]
