@@ -57,7 +57,8 @@ class DrainReport:
     failed: int = 0
     unknown: int = 0
     released: int = 0
-    stopped: str | None = None  # why the drain stopped early, if it did
+    stopped: str | None = None  # why the drain stopped early because something is wrong
+    paused: str | None = None  # why it stopped early although nothing is wrong (rate limit)
     elapsed_s: float = 0.0
     errors: list[str] = field(default_factory=list)  # a few sample error details
 
@@ -86,6 +87,8 @@ class DrainReport:
             )
         if self.cancelled_suppressed:
             text += f"; {self.cancelled_suppressed} cancelled for suppressed subscribers"
+        if self.paused:
+            text += f"; paused: {self.paused}"
         if self.stopped:
             text += f"; stopped early: {self.stopped}"
         return text
@@ -126,15 +129,21 @@ class RateLimiter:
         self.second = TokenBucket(rate=per_second, capacity=per_second)
         self.hour = TokenBucket(rate=per_hour / 3600.0, capacity=per_hour, tokens=per_hour - sent_last_hour)
 
-    async def acquire(self, want: int) -> int:
-        """Wait until at least one message may go; take and return up to ``want`` tokens."""
+    async def acquire(self, want: int, *, max_wait_s: float = math.inf) -> int:
+        """Wait until at least one message may go; take and return up to ``want`` tokens.
+
+        Returns 0 instead of waiting longer than ``max_wait_s`` (a quota that refills slowly).
+        """
         while True:
             granted = min(want, int(self.second.refill()), int(self.hour.refill()))
             if granted >= 1:
                 self.second.tokens -= granted
                 self.hour.tokens -= granted
                 return granted
-            await asyncio.sleep(max(self.second.wait_s(), self.hour.wait_s(), 0.001))
+            wait = max(self.second.wait_s(), self.hour.wait_s(), 0.001)
+            if wait > max_wait_s:
+                return 0
+            await asyncio.sleep(wait)
 
     def refund(self, count: int) -> None:
         self.second.tokens = min(self.second.capacity, self.second.tokens + count)
@@ -265,7 +274,13 @@ class _Run:
             want = batch - self.queue.qsize()
             if limit is not None:
                 want = min(want, limit - self.report.claimed)
-            granted = await limiter.acquire(want)
+            granted = await limiter.acquire(want, max_wait_s=self.settings.mail_poll_interval_s)
+            if granted == 0:
+                if stop_when_idle:  # a one-off drain does not sit on the hourly quota: the next one goes on
+                    self.report.paused = "rate limit reached; the next drain continues"
+                    return
+                await asyncio.sleep(self.settings.mail_poll_interval_s)
+                continue
             rows = await asyncio.to_thread(self._claim, granted)
             limiter.refund(granted - len(rows))
             self.report.claimed += len(rows)

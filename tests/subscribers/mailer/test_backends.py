@@ -177,3 +177,18 @@ def test_unwritable_file_outbox_retries_and_stops(
     report = drain_sync(get_settings())
     assert (report.sent, report.retry, report.released) == (0, 1, 1)
     assert report.stopped and "file outbox" in report.stopped
+
+
+def test_a_spent_hourly_quota_pauses_the_drain_without_holding_rows(
+    smtp_server: FaultySmtpServer, sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WATCHER_SMTP_URL", smtp_server.url)
+    monkeypatch.setenv("WATCHER_MAIL_RATE_PER_HOUR", "3")
+    get_settings.cache_clear()
+    for n in range(5):
+        queue(sqlite_engine, to=f"u{n}@example.eu", key="k")
+    report = drain_sync(get_settings())
+    assert (report.sent, report.claimed) == (3, 3) and report.paused and not report.stopped
+    assert "paused: rate limit reached" in str(report)
+    again = drain_sync(get_settings())  # the last hour's sends count against the quota
+    assert again.claimed == 0 and again.paused and len(smtp_server.received) == 3
