@@ -166,3 +166,15 @@ def test_a_lone_date_at_the_top_is_the_event_date() -> None:
         today=date(2024, 1, 1),
     )
     assert dates.event_date == date(2024, 3, 7)
+
+
+def test_range_with_weekdays_and_received_by() -> None:
+    dates = extract_dates(
+        title="",
+        body="Sabato 27 e domenica 28 settembre 2025 musei aperti.",
+        structured=[],
+        published=date(2025, 9, 1),
+        today=date(2025, 9, 1),
+    )
+    assert dates.event_date == date(2025, 9, 27)
+    assert deadlines("Tenders must be received by 12/12/2025.") == [date(2025, 12, 12)]

@@ -17,6 +17,7 @@ OWN = Path(__file__).parent / "data" / "own_items.jsonl"
 OWN_2 = Path(__file__).parent / "data" / "own_items_2.jsonl"  # written before any tuning on it
 OWN_3 = Path(__file__).parent / "data" / "own_items_3.jsonl"  # likewise
 OWN_4 = Path(__file__).parent / "data" / "own_items_4.jsonl"  # likewise
+OWN_5 = Path(__file__).parent / "data" / "own_items_5.jsonl"  # likewise (fr/de/es items too)
 
 
 def _dev_seed_records() -> list[dict[str, object]]:
@@ -48,7 +49,9 @@ def test_seed_document(classifier: Classifier, record: dict[str, object]) -> Non
         assert result.why[slug], "every ecosystem comes with the terms that produced it"
 
 
-@pytest.mark.parametrize("path", [DEV, OWN, OWN_2, OWN_3, OWN_4], ids=["dev", "own", "own2", "own3", "own4"])
+@pytest.mark.parametrize(
+    "path", [DEV, OWN, OWN_2, OWN_3, OWN_4, OWN_5], ids=["dev", "own", "own2", "own3", "own4", "own5"]
+)
 def test_quality_bar(classifier: Classifier, path: Path) -> None:
     report = evaluate(path.read_text(encoding="utf-8").splitlines(), classifier).as_dict()
     assert not report["errors"]

@@ -74,9 +74,15 @@ _MONTH = "(?:" + "|".join(sorted((re.escape(m) for m in MONTHS), key=len, revers
 _ORD = r"(?:°|º|\.|st|nd|rd|th|er)?"
 _DAY = r"(?:[12]\d|3[01]|0?[1-9])"
 _YEAR = r"(?:19|20)\d\d"
+_WEEKDAY = (
+    r"(?:lunedì|martedì|mercoledì|giovedì|venerdì|sabato|domenica|monday|tuesday|wednesday|thursday|friday"
+    r"|saturday|sunday|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|montag|dienstag|mittwoch"
+    r"|donnerstag|freitag|samstag|sonntag|lunes|martes|miércoles|jueves|viernes|sábado|domingo)"
+)
+# Between the two days of a range; a weekday may follow ("sabato 27 e domenica 28 settembre").
 _JOIN = (
     r"\s*(?:-|–|—|/|&|\be\b|\bed\b|\band\b|\bto\b|\bal\b|\ball['’]|\bau\b|\bbis\b|\by\b"
-    r"|\bthrough\b)\s*"
+    rf"|\bthrough\b)\s*(?:{_WEEKDAY},?\s+)?"
 )
 
 # "7-8 March 2024", "dal 7 all'8 marzo", "1 e 2 dicembre 2016", "du 7 au 8 mars", "7 to 8 March"
@@ -113,7 +119,7 @@ _DEADLINE_CUE = re.compile(
     r"|deadline|due (?:by|on)|clos(?:es|ing|e)\b|closing date|submi(?:t|ssion)|apply by|applications? by"
     r"|cut[\s-]?off|until\b|date limite|jusqu['’]au|clôture|avant le|frist|einsendeschluss"
     r"|bewerbungsschluss|bis zum|bis spätestens|time limit|receipt of (?:tenders|applications|offers)"
-    r"|regist(?:er|ration|rations) by|sign up by|iscrizioni entro|register before"
+    r"|regist(?:er|ration|rations) by|sign up by|iscrizioni entro|register before|received by|must reach"
     r"|plazo|fecha l[ií]mite|hasta el|presentazione delle domande|domande",
 )
 # Cues that must end the text just before a date (checked with str.endswith on the lower-cased
