@@ -175,6 +175,14 @@ def reclassify(
     return report
 
 
+def _export_deadlines(item: Item) -> list[str] | None:
+    """Deadlines an adapter read from structured fields: those kept in ``extra``, or all of them for
+    portal items (identifier set), whose deadlines come from structured fields; None otherwise."""
+    if (item.extra or {}).get("structured_deadlines") or item.identifier:
+        return [day.isoformat() for day in sorted(set(_structured_deadlines(item)))] or None
+    return None
+
+
 def corrections_export(*, engine: Engine | None = None) -> Iterator[dict[str, Any]]:
     """Labelled records (dev.jsonl format) from corrections joined to their items.
 
@@ -207,6 +215,6 @@ def corrections_export(*, engine: Engine | None = None) -> Iterator[dict[str, An
                 "text": item.text,
                 "identifier": item.identifier,
                 "published": published.isoformat() if published else None,
-                "deadlines": [to_brussels_date(d).isoformat() for d in _structured_deadlines(item)] or None,
+                "deadlines": _export_deadlines(item),
                 "gold": gold,
             }
