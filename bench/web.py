@@ -123,6 +123,7 @@ def serve(url: str, data_dir: Path) -> Iterator[str]:
     """The real app on uvicorn in a thread; yields its base URL."""
     os.environ["WATCHER_DATABASE_URL"] = url
     os.environ["WATCHER_DATA_DIR"] = str(data_dir)
+    os.environ["WATCHER_CALENDAR_CACHE_S"] = "0"  # time the build, not the cache hit
     from watcher.settings import get_settings
     from watcher.web.app import create_app
 

@@ -177,7 +177,13 @@ def search(
         .offset((page - 1) * page_size)
     )
     rows = list(session.execute(statement).scalars())
-    total, capped = count(session, clauses, cap=count_cap)
+    offset = (page - 1) * page_size
+    if len(rows) <= page_size and (rows or page == 1):
+        # The last page: the total is known without counting (saves a second full scan when a
+        # rare search term matches a handful of items).
+        total, capped = min(offset + len(rows), count_cap), offset + len(rows) > count_cap
+    else:
+        total, capped = count(session, clauses, cap=count_cap)
     return Page(
         items=rows[:page_size],
         page=page,
