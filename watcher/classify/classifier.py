@@ -26,6 +26,7 @@ from watcher.classify.when import extract_dates
 from watcher.settings import Settings, get_settings
 
 ADMIN_LEAD_CHARS = 60
+LANGUAGE_SAMPLE_CHARS = 600
 
 # Concerns whose terms must not hide each other ("European Cluster Conference" is a cluster-policy
 # phrase *and* contains an event cue); within a concern the longest term wins.
@@ -113,15 +114,7 @@ class Classifier:
         """Everything the classifier can tell about ``doc`` (``today`` only resolves year-less dates)."""
         title = doc.title or ""
         body = (doc.text or "")[: self.settings.classify_max_text_chars]
-        evidence = Evidence()
-        title_hits = self._scan(title) + self._scan(url_words(doc.url))
-        body_hits = self._scan(body)
-        evidence.add_title(title_hits)
-        evidence.add_body(body_hits)
-        lead = [hit for hit in body_hits if hit.start < ADMIN_LEAD_CHARS]
-        administrative = any(
-            entry.group == "administrative" for hit in title_hits + lead for entry in hit.entries
-        )
+        evidence, administrative = self._evidence(title=title, body=body, url=doc.url)
         today = today or datetime.now(BRUSSELS).date()
         dates = extract_dates(
             title=title, body=body, structured=list(doc.deadlines), published=doc.published, today=today
@@ -147,12 +140,26 @@ class Classifier:
             deadline=dates.deadlines[0] if dates.deadlines else None,
             deadlines=dates.deadlines,
             event_date=dates.event_date if kind == EVENT else None,
-            language=doc.language or detect_language(f"{title}\n{body}"),
+            language=doc.language or detect_language(f"{title}\n{body[:LANGUAGE_SAMPLE_CHARS]}"),
             scores={slug: round(score, 2) for slug, score in scores.items()},
             why={slug: why[slug] for slug in scores},
             programmes=self._programmes(evidence, doc),
-            tags=self._tags(evidence, text=f"{title}\n{body}"),
+            tags=self._tags(evidence, title=title, body=body),
         )
+
+    def _evidence(self, *, title: str, body: str, url: str | None) -> tuple[Evidence, bool]:
+        """Vocabulary hits of the item, and whether it is a nomination or administrative notice
+        (told by its title, its URL or the first words of its body, where sources file them)."""
+        evidence = Evidence()
+        title_hits = self._scan(title) + self._scan(url_words(url))
+        body_hits = self._scan(body)
+        evidence.add_title(title_hits)
+        evidence.add_body(body_hits)
+        lead = [hit for hit in body_hits if hit.start < ADMIN_LEAD_CHARS]
+        administrative = any(
+            entry.group == "administrative" for hit in title_hits + lead for entry in hit.entries
+        )
+        return evidence, administrative
 
     def _scores(
         self, evidence: Evidence, identifier: str | None
@@ -205,11 +212,11 @@ class Classifier:
         found.update(dict.fromkeys(matched))
         return list(found)
 
-    def _tags(self, evidence: Evidence, *, text: str) -> list[str]:
+    def _tags(self, evidence: Evidence, *, title: str, body: str) -> list[str]:
         tags = evidence.keys("tag")
         if "eurocluster-cascade-call" in tags and "euroclusters" not in tags:
             tags.discard("eurocluster-cascade-call")
         found = [slug for slug in self.taxonomy.tags if slug in tags]
         if "euroclusters" in tags:
-            found += eurocluster_names(text)
+            found += eurocluster_names(f"{title}\n{body}")
         return found
