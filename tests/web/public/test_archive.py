@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from tests.web.public.conftest import add_item, days_from_today
+from watcher.settings import get_settings
+from watcher.web.app import create_app
 
 TITLE_RE = re.compile(r'<h2><a href="/items/(\d+)">([^<]*)</a></h2>')
 
@@ -118,3 +121,14 @@ def test_hidden_or_missing_items_are_404_pages(client: TestClient, session: Sess
         response = client.get(path)
         assert response.status_code == 404
         assert "Page not found" in response.text
+
+
+def test_counts_stop_at_the_cap(sqlite_session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WATCHER_WEB_COUNT_CAP", "5")
+    monkeypatch.setenv("WATCHER_WEB_PAGE_SIZE", "3")
+    get_settings.cache_clear()
+    for n in range(9):
+        add_item(sqlite_session, title=f"Capped {n}")
+    with TestClient(create_app(get_settings())) as capped:
+        assert "More than 5 items" in capped.get("/").text
+        assert "More than 5 items" in capped.get("/?page=3").text  # last page: 9 known, still capped
