@@ -101,3 +101,23 @@ def test_drain_reports_become_delivery_counters() -> None:
     before = metrics.DELIVERIES.labels(state="sent")._value.get()
     metrics.record_drain(DrainReport(sent=5, unknown=1, elapsed_s=0.2))
     assert metrics.DELIVERIES.labels(state="sent")._value.get() == before + 5
+
+
+def test_json_log_format_takes_over_uvicorn_loggers_at_startup(monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    monkeypatch.setenv("WATCHER_LOG_FORMAT", "json")
+    get_settings.cache_clear()
+    access = logging.getLogger("uvicorn.access")
+    access.addHandler(logging.NullHandler())
+    access.propagate = False
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    try:
+        with TestClient(create_app(get_settings())):
+            pass
+        assert access.propagate and not access.handlers
+        assert any(type(h.formatter).__name__ == "JsonFormatter" for h in root.handlers)
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])

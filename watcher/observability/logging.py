@@ -38,8 +38,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
-def configure_logging(settings: Settings) -> None:
-    """Replace the root handlers with one stderr handler in the configured format and level."""
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
+def configure_logging(settings: Settings, *, capture_uvicorn: bool = False) -> None:
+    """Replace the root handlers with one stderr handler in the configured format and level.
+
+    ``capture_uvicorn``: uvicorn installs its own text handlers on its loggers; route those through
+    the root handler too, so a JSON deployment has no plain-text lines.
+    """
+    if capture_uvicorn:
+        for name in UVICORN_LOGGERS:
+            logger = logging.getLogger(name)
+            logger.handlers.clear()
+            logger.propagate = True
     handler = logging.StreamHandler(sys.stderr)
     if settings.log_format == "json":
         handler.setFormatter(JsonFormatter())

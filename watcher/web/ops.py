@@ -15,12 +15,15 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from watcher.db import get_engine
 from watcher.observability import metrics
 from watcher.observability.health import readiness
+from watcher.observability.logging import configure_logging
 from watcher.settings import Settings
 
 
 def install(app: FastAPI, settings: Settings) -> None:
     """Add the three endpoints to ``app`` and start counting classifications in this process."""
     metrics.install_event_hooks()
+    if settings.log_format == "json":  # after uvicorn set up its own (text) logging at startup
+        app.router.add_event_handler("startup", lambda: configure_logging(settings, capture_uvicorn=True))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:
