@@ -14,10 +14,11 @@ RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install .
 
 FROM python:3.11-slim
+# The code reads config/, templates/ and migrations/ next to its package (PROJECT_ROOT), so the
+# source tree in /app comes first on PYTHONPATH; the venv provides the installed dependencies.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    # The code reads config/, templates/ and migrations/ next to its package: run it from /app.
     PYTHONPATH=/app \
     WATCHER_DATA_DIR=/data \
     WATCHER_HOST=0.0.0.0 \
