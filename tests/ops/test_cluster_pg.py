@@ -45,6 +45,12 @@ def _enqueue(engine: Engine, count: int) -> None:
             session.commit()
 
 
+def _sent_by(engine: Engine, pid: int) -> int:
+    with engine.connect() as conn:
+        query = text("SELECT COUNT(*) FROM outbox WHERE state = 'sent' AND lease_owner LIKE :owner")
+        return int(conn.execute(query, {"owner": f"%:{pid}:%"}).scalar_one())
+
+
 def _states(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT state, COUNT(*) FROM outbox GROUP BY state")).all()
@@ -66,8 +72,9 @@ def test_three_workers_one_killed_send_each_message_at_most_once(
     cluster = Cluster(tmp_path, env)
     workers = cluster.start(3)
     try:
-        wait_for(lambda: len(smtp_server.received) >= KILL_AFTER, timeout=120, what="1,500 messages")
         victim = workers[0]
+        wait_for(lambda: len(smtp_server.received) >= KILL_AFTER, timeout=120, what="1,500 messages")
+        wait_for(lambda: _sent_by(pg_engine, victim.proc.pid) > 0, timeout=60, what="the victim to send")
         assert victim.proc.poll() is None, victim.log_tail()
         victim.proc.send_signal(signal.SIGKILL)
         victim.proc.wait(timeout=10)
