@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -35,6 +36,8 @@ from watcher.sources.config import SourceConfig, load_sources
 from watcher.store import StoreReport, publish_events, store_items
 
 log = logging.getLogger(__name__)
+# Dates written without a year are resolved against the publication day as Brussels sees it.
+BRUSSELS = ZoneInfo("Europe/Brussels")
 
 ProgressCallback = Callable[["SourceOutcome"], None]
 
@@ -93,7 +96,7 @@ def _document_for(item: NormalizedItem, default_kind: str | None) -> Document:
         url=item.url,
         language=item.language or None,
         identifier=item.identifier,
-        published=item.published.date() if item.published else None,
+        published=item.published.astimezone(BRUSSELS).date() if item.published else None,
         deadlines=list(item.deadlines),
         default_kind=item.kind_hint or default_kind,
         programmes=list(item.programmes),
