@@ -86,14 +86,24 @@ def json_list_contains(column: Any, value: str) -> ColumnElement[bool]:
     return cast(column, String).like(f"%{_like_escape(encoded)}%", escape="\\")
 
 
-def _status_clause(status: str, *, today: date, closing_soon_days: int) -> ColumnElement[bool]:
-    deadline = col(Item.deadline)
-    soon = today + timedelta(days=closing_soon_days)
+def _date_in(column: Any, status: str, *, today: date, soon: date) -> ColumnElement[bool]:
     if status == "closed":
-        return deadline < today
+        return column < today
     if status == "closing":
-        return and_(deadline >= today, deadline <= soon)
-    return deadline >= today
+        return and_(column >= today, column <= soon)
+    return column >= today
+
+
+def _status_clause(status: str, *, today: date, closing_soon_days: int) -> ColumnElement[bool]:
+    """The SQL twin of ``status_of``: the deadline decides; an event without one, its date."""
+    soon = today + timedelta(days=closing_soon_days)
+    by_deadline = _date_in(col(Item.deadline), status, today=today, soon=soon)
+    by_event_date = and_(
+        col(Item.deadline).is_(None),
+        col(Item.kind) == "event",
+        _date_in(col(Item.event_date), status, today=today, soon=soon),
+    )
+    return or_(by_deadline, by_event_date)
 
 
 class _NotMirror(ColumnElement[bool]):
