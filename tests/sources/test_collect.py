@@ -112,7 +112,8 @@ async def test_ftportal_duplicates_across_pages_become_one_topic(http_server: Lo
     http_server.route("/search", handler=_paged(records, size=2))
     collected = await _collect(FtPortalAdapter(today=lambda: TODAY), _ft_source(http_server, page_size=2))
     assert len(http_server.requests) == 3
-    assert [(d.identifier, d.language) for d in collected.drafts] == [("HORIZON-CL4-2025-04-DATA-03", "en")]
+    assert [d.identifier for d in collected.drafts] == ["HORIZON-CL4-2025-04-DATA-03"]
+    assert collected.drafts[0].extra["languages"] == ["cs", "en", "sv"]  # kept; text decides the language
 
 
 async def test_ftportal_drops_faq_and_closed_by_default(http_server: LoopbackServer) -> None:

@@ -229,7 +229,9 @@ def _draft(
         published=start,
         identifier=identifier,
         deadlines=deadlines,
-        language=_language(record) or None,
+        # The index's language label is unreliable (English topics labelled "bg" are common), so
+        # the classifier detects the language from the text; the label stays in `extra`.
+        language=None,
         kind_hint=source.kind or "call",
         programmes=[programme_name(p) for p in _values(meta, "frameworkProgramme")],
         extra=extra,
