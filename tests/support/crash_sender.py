@@ -53,3 +53,84 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def seed_digest_audience(url: str, *, subscribers: int, items: int) -> None:
+    """Active, confirmed weekly subscribers who want everything, and a few fresh items for them.
+
+    For the crash test that runs the real ``watcher digest send --now``: every subscriber gets one
+    non-empty digest, so the outbox must end with exactly ``subscribers`` rows.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import create_engine, insert
+
+    from subscribers.models import Subscriber
+    from watcher.models import Item
+
+    now = datetime.now(UTC)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Item.__table__),
+            [  # type: ignore[attr-defined]
+                {
+                    "source_id": "crash",
+                    "guid": f"crash-{n}",
+                    "url": f"https://example.eu/calls/{n}",
+                    "title": f"Call for proposals number {n} on digital innovation for SMEs",
+                    "text": "Open call.",
+                    "content_html": "",
+                    "language": "en",
+                    "published_at": now - timedelta(hours=n + 1),
+                    "first_seen_at": now - timedelta(hours=n + 1),
+                    "updated_at": now,
+                    "fingerprint": f"{n:064x}",
+                    "kind": "call",
+                    "ecosystems": ["digital"],
+                    "scores": {},
+                    "why": {},
+                    "deadline": (now + timedelta(days=30 + n)).date(),
+                    "deadlines": [],
+                    "programmes": [],
+                    "tags": [],
+                    "extra": {},
+                    "hidden": False,
+                    "pinned": False,
+                    "corrected": False,
+                }
+                for n in range(items)
+            ],
+        )
+        conn.execute(
+            insert(Subscriber.__table__),
+            [  # type: ignore[attr-defined]
+                {
+                    "email": f"reader{n}@example.eu",
+                    "language": "it" if n % 2 else "en",
+                    "status": "active",
+                    "timezone": "Europe/Rome",
+                    "created_at": now - timedelta(days=30),
+                    "confirmed_at": now - timedelta(days=30),
+                    "updated_at": now,
+                    "hard_bounces": 0,
+                    "token_nonce": f"{n:032x}",
+                    "confirmations_sent": 1,
+                    "ecosystems": [],
+                    "kinds": [],
+                    "programmes": [],
+                    "regions": [],
+                    "countries": [],
+                    "content_languages": [],
+                    "include_keywords": [],
+                    "exclude_keywords": [],
+                    "own_filters": True,
+                    "frequency": "weekly",
+                    "digest_weekday": 0,
+                    "digest_hour": 8,
+                    "reminder_lead_days": [14, 3],
+                }
+                for n in range(subscribers)
+            ],
+        )
+    engine.dispose()
