@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Engine
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection, Engine
 
 from watcher.migrate import alembic_config
 
@@ -32,12 +32,20 @@ def migration_heads() -> frozenset[str]:
     return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
 
 
+def _current_revisions(conn: Connection) -> frozenset[str]:
+    """The database's revisions, read directly (Alembic's MigrationContext logs on every call, and
+    probes call this every few seconds)."""
+    if not inspect(conn).has_table("alembic_version"):
+        return frozenset()
+    return frozenset(str(row[0]) for row in conn.execute(text("SELECT version_num FROM alembic_version")))
+
+
 def readiness(engine: Engine) -> Readiness:
     """Check the database connection and the schema revision; never raises."""
     result = Readiness(ready=False)
     try:
         with engine.connect() as conn:
-            current = frozenset(MigrationContext.configure(conn).get_current_heads())
+            current = _current_revisions(conn)
     except Exception as error:
         result.checks["database"] = f"unreachable: {type(error).__name__}: {error}"[:300]
         return result
