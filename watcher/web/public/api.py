@@ -12,7 +12,7 @@ from sqlmodel import Session
 from watcher.models import Item
 from watcher.web import queries
 from watcher.web.i18n import ECOSYSTEM_SLUGS
-from watcher.web.public.common import db_session, settings_of, today
+from watcher.web.public.common import ItemId, db_session, settings_of, today
 
 router = APIRouter(prefix="/api", tags=["items"])
 SessionDep = Annotated[Session, Depends(db_session)]
@@ -144,7 +144,7 @@ def list_items(
 
 @router.get("/items/{item_id}", response_model=ItemDetail, summary="One item",
             responses={404: {"description": "No such item (or hidden)"}})
-def get_item(item_id: int, request: Request, session: SessionDep) -> ItemDetail:
+def get_item(item_id: ItemId, request: Request, session: SessionDep) -> ItemDetail:
     settings = settings_of(request)
     item = queries.visible_item(session, item_id)
     if item is None:

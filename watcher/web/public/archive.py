@@ -16,7 +16,7 @@ from watcher.normalize.sanitize import sanitize_html
 from watcher.settings import Settings
 from watcher.web import queries
 from watcher.web.i18n import ECOSYSTEM_SLUGS
-from watcher.web.public.common import db_session, settings_of, today
+from watcher.web.public.common import ItemId, db_session, settings_of, today
 from watcher.web.public.errors import PageError
 from watcher.web.templating import render
 
@@ -132,7 +132,7 @@ def archive(request: Request, session: SessionDep) -> HTMLResponse:
 
 
 @router.get("/items/{item_id}", response_class=HTMLResponse)
-def item_page(item_id: int, request: Request, session: SessionDep) -> HTMLResponse:
+def item_page(item_id: ItemId, request: Request, session: SessionDep) -> HTMLResponse:
     settings = settings_of(request)
     item = queries.visible_item(session, item_id)
     if item is None:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import Request
+from fastapi import Path, Request
 from sqlmodel import Session
 
 from watcher.db import get_engine
 from watcher.settings import Settings, get_settings
+
+MAX_ID = 2**62  # beyond any real id, inside every database's BIGINT (and SQLite's INTEGER)
+ItemId = Annotated[int, Path(ge=1, le=MAX_ID, description="Item id.")]
 
 
 def settings_of(request: Request) -> Settings:

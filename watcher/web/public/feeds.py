@@ -25,7 +25,7 @@ from watcher.web.i18n import ECOSYSTEM_SLUGS, ecosystem_name, request_language, 
 from watcher.web.public import ical
 from watcher.web.public.archive import parse_filters
 from watcher.web.public.cache import BodyCache
-from watcher.web.public.common import db_session, settings_of, today
+from watcher.web.public.common import ItemId, db_session, settings_of, today
 from watcher.web.public.errors import PageError
 from watcher.web.security import rate_limit
 from watcher.web.templating import base_context, templates
@@ -65,7 +65,7 @@ def _since(settings: Settings) -> date:
 
 
 @router.get("/calendar/item/{item_id}.ics")
-def item_calendar(item_id: int, request: Request, session: SessionDep) -> Response:
+def item_calendar(item_id: ItemId, request: Request, session: SessionDep) -> Response:
     item = queries.visible_item(session, item_id)
     if item is None or not any(True for _ in ical.item_dates(item)):
         raise not_found()
