@@ -61,8 +61,15 @@ def render_alert(subscriber: Subscriber, items: Sequence[Item], *, key: str, now
         "links": subscriber_links(subscriber),
     }
     text, html = render_pair("alert", context)
-    return build_message(subscriber=subscriber, message_key=key, subject=context["subject"],
-                         text=text, html=html, bulk=True, now=now)
+    return build_message(
+        subscriber=subscriber,
+        message_key=key,
+        subject=context["subject"],
+        text=text,
+        html=html,
+        bulk=True,
+        now=now,
+    )
 
 
 def flush_alerts(
@@ -81,11 +88,16 @@ def flush_alerts(
     oldest_allowed = now - timedelta(seconds=settings.alert_max_age_s)
     report = Report("alerts")
     with Session(engine) as session:
-        subscribers = list(session.exec(
-            select(Subscriber).where(Subscriber.status == "active", Subscriber.frequency == "instant")
-            .order_by(col(Subscriber.id))
-        ))
-        calls = queries.new_items(session, since=oldest_allowed, until=now, kinds=["call"])
+        subscribers = list(
+            session.exec(
+                select(Subscriber)
+                .where(Subscriber.status == "active", Subscriber.frequency == "instant")
+                .order_by(col(Subscriber.id))
+            )
+        )
+        calls = queries.new_items(
+            session, since=oldest_allowed, until=now, kinds=["call"], open_on=now.date()
+        )
     for subscriber in subscribers:
         report.considered += 1
         try:
@@ -101,8 +113,9 @@ def flush_alerts(
                     continue
                 key = alert_key(pending)
                 message = render_alert(subscriber, pending, key=key, now=now)
-                queued = enqueue(session, subscriber_id=subscriber.id, message_key=key, kind="alert",
-                                 message=message)
+                queued = enqueue(
+                    session, subscriber_id=subscriber.id, message_key=key, kind="alert", message=message
+                )
                 report.queued += int(queued)
                 report.already_sent += int(not queued)
                 _log_alerts(session, subscriber_id=subscriber.id, items=pending, key=key)
@@ -124,8 +137,10 @@ def _pending(
     prefs = preferences_of(subscriber)
     topics = queries.followed_topics(session, subscriber.id)
     return [
-        item for item in calls
-        if as_utc(item.first_seen_at) > start and item.id not in alerted
+        item
+        for item in calls
+        if as_utc(item.first_seen_at) > start
+        and item.id not in alerted
         and explain(prefs, item, topics).included
     ]
 
@@ -135,6 +150,8 @@ def _log_alerts(session: Session, *, subscriber_id: int | None, items: Sequence[
     if subscriber_id is None or not items:
         return
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    rows = [{"subscriber_id": subscriber_id, "item_id": item.id, "message_key": key, "at": utcnow()}
-            for item in items]
+    rows = [
+        {"subscriber_id": subscriber_id, "item_id": item.id, "message_key": key, "at": utcnow()}
+        for item in items
+    ]
     session.execute(insert(AlertLog).values(rows).on_conflict_do_nothing())

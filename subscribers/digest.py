@@ -143,7 +143,7 @@ def build_digest(
         return explain(prefs, item, topics).included
 
     digest = Digest(subscriber.id, language, period, since, now)
-    new = [i for i in queries.new_items(session, since=since, until=now) if wanted(i)]
+    new = [i for i in queries.new_items(session, since=since, until=now, open_on=today) if wanted(i)]
     noted = [i for i in queries.pinned_items(session, since=since, until=now) if wanted(i)]
     noted += [i for i in new if i.editor_note and i not in noted]
     noted_ids = {i.id for i in noted}

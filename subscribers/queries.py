@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy import ColumnElement
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from subscribers.models import Topic, TopicFollow
 from watcher.models import Item, ItemEvent
@@ -31,12 +31,25 @@ def followed_topics(session: Session, subscriber_id: int) -> list[Topic]:
 
 
 def new_items(
-    session: Session, *, since: datetime, until: datetime, kinds: Sequence[str] = ()
+    session: Session,
+    *,
+    since: datetime,
+    until: datetime,
+    kinds: Sequence[str] = (),
+    open_on: date | None = None,
 ) -> list[Item]:
-    """Items first seen in (since, until], newest publication first."""
+    """Items first seen in (since, until], oldest first.
+
+    With ``open_on``, calls whose every deadline passed before that day are left out: a source
+    first seen today may list years of closed calls, and nobody can apply to those.
+    """
     statement = select(Item).where(
         col(Item.first_seen_at) > since, col(Item.first_seen_at) <= until, *_visible()
     )
+    if open_on is not None:
+        statement = statement.where(
+            or_(Item.kind != "call", col(Item.deadline).is_(None), col(Item.deadline) >= open_on)
+        )
     if kinds:
         statement = statement.where(col(Item.kind).in_(list(kinds)))
     statement = statement.order_by(col(Item.first_seen_at), col(Item.id))

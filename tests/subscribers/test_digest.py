@@ -171,3 +171,16 @@ def test_preview_never_sends(engine: Engine) -> None:
         with pytest.raises(LookupError):
             preview(session, "nobody@example.org", NOW)
         assert subscriber.last_digest_key is None
+
+
+def test_calls_already_closed_are_not_news(engine: Engine) -> None:
+    """A source seen for the first time may list years of closed calls: nobody can apply to them."""
+    with Session(engine) as session:
+        make_item(session, title="Closed last year", deadline=day("2025-10-01"), first_seen_at=NEW)
+        make_item(session, title="Closes next month", deadline=day("2026-12-15"), first_seen_at=NEW)
+        make_item(session, title="A report", kind="news", deadline=day("2025-10-01"), first_seen_at=NEW)
+        subscriber = make_subscriber(session)
+        digest = build_digest(session, subscriber, now=NOW)
+        assert digest is not None
+        titles = {i["title"] for section in digest.kinds for g in section.groups for i in g.items}
+        assert titles == {"Closes next month", "A report"}
