@@ -132,3 +132,13 @@ def test_counts_stop_at_the_cap(sqlite_session: Session, monkeypatch: pytest.Mon
     with TestClient(create_app(get_settings())) as capped:
         assert "More than 5 items" in capped.get("/").text
         assert "More than 5 items" in capped.get("/?page=3").text  # last page: 9 known, still capped
+
+
+def test_text_search_with_more_pages_is_not_counted(
+    sqlite_client: TestClient, sqlite_session: Session
+) -> None:
+    for n in range(23):
+        add_item(sqlite_session, title=f"Hydrogen valley {n}")
+    first = sqlite_client.get("/?q=hydrogen")
+    assert "More than 20 items" in first.text
+    assert "23 items" in sqlite_client.get("/?q=hydrogen&page=2").text
