@@ -60,8 +60,8 @@ def parse_feed(
         parsed = feedparser.parse(
             body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
         )
-    except ValueError as error:  # feedparser's own bug on e.g. "&#x110000;" (found by bench/fuzz.py)
-        raise ParseError(f"feed could not be parsed: {error}") from None
+    except Exception as error:  # feedparser's own bugs, e.g. "&#x110000;" or a stray </link> (bench/fuzz.py)
+        raise ParseError(f"feed could not be parsed ({type(error).__name__}: {error})"[:500]) from None
     _check_is_feed(parsed, body=body, content_type=content_type)
     if parsed.get("bozo"):
         warnings.append(_bozo_warning(parsed))
