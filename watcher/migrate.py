@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-
-from alembic import command
-from alembic.config import Config
+from typing import TYPE_CHECKING
 
 from watcher.settings import PROJECT_ROOT, get_settings
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+# Alembic is imported inside the functions: every CLI command imports this module, few migrate.
 
 
 def alembic_config(url: str | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url or get_settings().resolved_database_url())
@@ -21,11 +25,15 @@ def alembic_config(url: str | None = None) -> Config:
 
 def upgrade(url: str | None = None, revision: str = "head") -> None:
     """Bring the database at ``url`` (default: configured) up to ``revision``."""
+    from alembic import command
+
     command.upgrade(alembic_config(url), revision)
 
 
 def autogenerate(message: str, url: str) -> Path | None:
     """Write a new revision from the model/database difference (developer tool)."""
+    from alembic import command
+
     script = command.revision(alembic_config(url), message=message, autogenerate=True)
     if isinstance(script, list):
         script = script[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from watcher.settings import get_settings
@@ -45,7 +47,20 @@ def register_serve(app: typer.Typer) -> None:
 
 
 def register_admin(app: typer.Typer) -> None:
-    """The `admin` command group lives with the admin console."""
-    from watcher.web.admin.cli import register_admin as add_admin_commands
+    """`watcher admin create`; the admin console is imported only when the command runs."""
+    admin = typer.Typer(help="Admin console accounts.", no_args_is_help=True)
 
-    add_admin_commands(app)
+    @admin.command("create")
+    def create(
+        username: Annotated[str, typer.Argument(help="Login name (letters, digits, . _ @ -).")],
+        password_stdin: Annotated[
+            bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
+        ] = False,
+        email: Annotated[str | None, typer.Option(help="Address for 'send me a test' digests.")] = None,
+    ) -> None:
+        """Create an admin account (or set a new password for an existing one)."""
+        from watcher.web.admin.cli import create as create_account
+
+        create_account(username=username, password_stdin=password_stdin, email=email)
+
+    app.add_typer(admin, name="admin")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import UTC, datetime
+from functools import cache
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -28,7 +29,16 @@ USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{2,100}$")
 MIN_PASSWORD_LENGTH = 10  # policy, not a tunable: short admin passwords are never acceptable
 MAX_PASSWORD_LENGTH = 1000  # argon2 copes, but a 1 MB "password" is only a way to burn CPU
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("timing-equaliser-for-unknown-users")
+
+
+@cache
+def _dummy_hash() -> str:
+    """A real hash to verify against for unknown users, so both paths cost the same.
+
+    Computed on first login attempt rather than at import: argon2 is deliberately slow, and every
+    `watcher` command imports this module's package.
+    """
+    return _hasher.hash("timing-equaliser-for-unknown-users")
 
 
 class AdminAccountError(ValueError):
@@ -76,7 +86,7 @@ def authenticate(session: Session, *, username: str, password: str) -> AdminUser
     """The admin with these credentials, or None; equal work whether or not the user exists."""
     user = session.exec(select(AdminUser).where(AdminUser.username == username)).first()
     if user is None:
-        verify_password(_DUMMY_HASH, password)
+        verify_password(_dummy_hash(), password)
         return None
     if not verify_password(user.password_hash, password):
         return None

@@ -39,7 +39,3 @@ def create(
         fail(f"cannot write the admin account ({type(error).__name__}); has `watcher db upgrade` run?")
     typer.echo(f"admin {user.username!r} ready (id {user.id}); sign in at {settings.base_url}/admin/login")
 
-
-def register_admin(app: typer.Typer) -> None:
-    """Add the ``admin`` command group (called from ``watcher.cli.web.register``)."""
-    app.add_typer(admin_app, name="admin")
