@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from fastapi.testclient import TestClient
 
 ODD = ["", "%00", "%E2%80%AE%00", "<script>alert(1)</script>", "' OR 1=1 --", "%", "_", "\\", "é" * 300,
@@ -16,11 +15,14 @@ PATHS = [
 ]
 
 
-@pytest.mark.parametrize("template", PATHS)
-def test_odd_values_never_crash(sqlite_client: TestClient, template: str) -> None:
-    for value in ODD:
-        response = sqlite_client.get(template.format(v=value))
-        assert response.status_code < 500, (template, value, response.status_code)
+def test_odd_values_never_crash(sqlite_client: TestClient) -> None:
+    failures = [
+        (template, value[:20], response.status_code)
+        for template in PATHS
+        for value in ODD
+        if (response := sqlite_client.get(template.format(v=value))).status_code >= 500
+    ]
+    assert failures == []
 
 
 def test_odd_posts_never_crash(sqlite_client: TestClient) -> None:
