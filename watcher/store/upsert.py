@@ -93,8 +93,12 @@ def _insert_all(session: Session, pending: list[_Outcome], *, now: datetime) -> 
 
 
 def _snapshot(row: Item) -> Item:
-    """A detached copy for events: readable after commit and session close, never flushed."""
-    return Item(**row.model_dump())
+    """A detached copy for events: readable after commit and session close, never flushed.
+
+    ``model_construct`` skips validation (the row was validated when built) and the ORM
+    bookkeeping a copy that is never flushed does not need; it is a third of the cost.
+    """
+    return Item.model_construct(**row.model_dump())
 
 
 def _report(outcomes: list[_Outcome], order: list[int], *, now: datetime, session: Session) -> StoreReport:
