@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from starlette.requests import Request
 
+from subscribers.preferences import ECOSYSTEM_NAMES as _DELIVERY_NAMES
 from watcher.settings import PROJECT_ROOT
 
 LANGUAGES: tuple[str, ...] = ("en", "it")
@@ -23,26 +24,9 @@ DEFAULT_LANGUAGE = "en"
 LANG_COOKIE = "lang"
 LOCALES_DIR = PROJECT_ROOT / "templates" / "web" / "locales"
 
-# Ecosystem names are the EU's (DESIGN.md); used when the taxonomy file gives none.
-ECOSYSTEM_NAMES: dict[str, tuple[str, str]] = {
-    "aerospace-defence": ("Aerospace & Defence", "Aerospazio e difesa"),
-    "agri-food": ("Agri-food", "Agroalimentare"),
-    "construction": ("Construction", "Costruzioni"),
-    "cultural-creative": ("Cultural and Creative Industries", "Industrie culturali e creative"),
-    "digital": ("Digital", "Digitale"),
-    "electronics": ("Electronics", "Elettronica"),
-    "energy-intensive": ("Energy-Intensive Industries", "Industrie ad alta intensità energetica"),
-    "renewables": ("Energy – Renewables", "Energie rinnovabili"),
-    "health": ("Health", "Salute"),
-    "mobility": ("Mobility – Transport – Automotive", "Mobilità – Trasporti – Automotive"),
-    "proximity-social": (
-        "Proximity, Social Economy and Civil Security",
-        "Prossimità, economia sociale e sicurezza civile",
-    ),
-    "retail": ("Retail", "Commercio al dettaglio"),
-    "textile": ("Textile", "Tessile"),
-    "tourism": ("Tourism", "Turismo"),
-}
+# Ecosystem names are the EU's (DESIGN.md); the delivery side keeps the one table, emails and pages
+# use the same words. The taxonomy file's names win when it has them.
+ECOSYSTEM_NAMES: dict[str, tuple[str, str]] = dict(_DELIVERY_NAMES)
 ECOSYSTEM_SLUGS: tuple[str, ...] = tuple(ECOSYSTEM_NAMES)
 
 
@@ -160,7 +144,7 @@ def _taxonomy_names() -> dict[str, tuple[str, str]]:
         if not isinstance(entry, dict):
             continue
         slug = entry.get("slug") or key
-        name = entry.get("name") or {}
+        name = entry.get("names") or entry.get("name") or {}
         en = entry.get("name_en") or (name.get("en") if isinstance(name, dict) else name)
         it = entry.get("name_it") or (name.get("it") if isinstance(name, dict) else None)
         if isinstance(slug, str) and isinstance(en, str):
