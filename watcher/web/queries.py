@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -326,7 +327,22 @@ def calendar_entries(
     return [CalendarEntry(*row) for row in session.execute(statement)]
 
 
-def dated_items(session: Session, *, since: date, limit: int) -> list[Item]:
-    """Whole dated items (the private calendar matches on them with ``subscribers.matching``)."""
+def dated_items(
+    session: Session,
+    *,
+    since: date,
+    limit: int,
+    kinds: Sequence[str] = (),
+    ecosystems: Sequence[str] = (),
+) -> list[Item]:
+    """Whole dated items for the private calendar, which matches them with ``subscribers.matching``.
+
+    ``kinds``/``ecosystems`` narrow the candidates in SQL first (a superset of what matching keeps:
+    any kind listed, any ecosystem in common); empty means no narrowing.
+    """
     statement = _dated_statement((Item,), ecosystem=None, since=since, limit=limit)
+    if kinds:
+        statement = statement.where(col(Item.kind).in_(list(kinds)))
+    if ecosystems:
+        statement = statement.where(or_(*(json_list_contains(Item.ecosystems, e) for e in ecosystems)))
     return list(session.execute(statement).scalars())

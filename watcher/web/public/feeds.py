@@ -87,8 +87,15 @@ def private_calendar(token: str, request: Request, session: SessionDep) -> Respo
         raise not_found() from None
     if subscriber.status in ("unsubscribed", "suppressed") or subscriber.id is None:
         raise not_found()
-    candidates = queries.dated_items(session, since=_since(settings), limit=settings.calendar_max_events)
     topics = followed_topics(session, subscriber.id)
+    narrow = subscriber.own_filters and not topics  # topics may select other kinds and ecosystems
+    candidates = queries.dated_items(
+        session,
+        since=_since(settings),
+        limit=settings.calendar_max_events,
+        kinds=subscriber.kinds if narrow else (),
+        ecosystems=subscriber.ecosystems if narrow else (),
+    )
     chosen = matching.matching_items(subscriber, candidates, topics)
     language = subscriber.language if subscriber.language in ("it", "en") else "en"
     body = ical.build_calendar(
