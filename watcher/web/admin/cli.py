@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
-
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
@@ -13,18 +11,12 @@ from watcher.cli.common import fail, settings_or_exit
 from watcher.db import get_engine
 from watcher.web.admin.auth import MAX_PASSWORD_LENGTH, AdminAccountError, create_admin
 
-admin_app = typer.Typer(help="Admin console accounts.", no_args_is_help=True)
+def create(*, username: str, password_stdin: bool, email: str | None) -> None:
+    """Create an admin account (or set a new password for an existing one).
 
-
-@admin_app.command("create")
-def create(
-    username: Annotated[str, typer.Argument(help="Login name (letters, digits, . _ @ -).")],
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
-    ] = False,
-    email: Annotated[str | None, typer.Option(help="Address for 'send me a test' digests.")] = None,
-) -> None:
-    """Create an admin account (or set a new password for an existing one)."""
+    The Typer command that calls this is declared in ``watcher.cli.web`` so that `watcher --help`
+    does not import the admin console.
+    """
     settings = settings_or_exit()
     if password_stdin:
         password = sys.stdin.readline(MAX_PASSWORD_LENGTH + 1).rstrip("\r\n")
