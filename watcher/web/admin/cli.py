@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
@@ -10,6 +11,7 @@ from sqlmodel import Session
 from watcher.cli.common import fail, settings_or_exit
 from watcher.db import get_engine
 from watcher.web.admin.auth import MAX_PASSWORD_LENGTH, AdminAccountError, create_admin
+
 
 def create(*, username: str, password_stdin: bool, email: str | None) -> None:
     """Create an admin account (or set a new password for an existing one).
