@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -23,6 +24,14 @@ from watcher.web.templating import render
 router = APIRouter(include_in_schema=False)
 SessionDep = Annotated[Session, Depends(db_session)]
 FILTER_NAMES = ("ecosystem", "kind", "programme", "status", "language", "source", "q")
+
+
+@dataclass(frozen=True)
+class ItemFiltersWithPage:
+    """A parsed archive query string: filters plus page number."""
+
+    filters: queries.ItemFilters
+    page: int
 
 
 def bad_request() -> PageError:
@@ -60,15 +69,7 @@ def _page_number(raw: Any, settings: Settings) -> int:
     return page
 
 
-class ItemFiltersWithPage:
-    """Parsed query: filters plus page number."""
-
-    def __init__(self, filters: queries.ItemFilters, page: int) -> None:
-        self.filters = filters
-        self.page = page
-
-
-def page_link(filters: queries.ItemFilters, page: int, lang: str | None = None) -> str:
+def page_link(filters: queries.ItemFilters, page: int) -> str:
     params = filters.as_query()
     if page > 1:
         params["page"] = str(page)

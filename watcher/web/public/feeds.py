@@ -7,6 +7,7 @@ preferences through ``subscribers.matching`` — the same rules as their emails.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -177,7 +178,7 @@ def atom_feed(ecosystem: str, request: Request, session: SessionDep) -> Response
     settings = settings_of(request)
     slug = _ecosystem_or_404(ecosystem)
     parsed = parse_filters(request.query_params, settings)
-    filters = queries.ItemFilters(**{**parsed.filters.__dict__, "ecosystem": slug})
+    filters = dataclasses.replace(parsed.filters, ecosystem=slug)
     page = queries.search(
         session,
         filters,
