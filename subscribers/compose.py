@@ -120,9 +120,10 @@ def google_calendar_url(item: Item, language: str) -> str | None:
 
 def item_view(item: Item, language: str, *, today: date | None = None) -> dict[str, Any]:
     """What templates need of an item: plain text only (feed HTML never reaches mail)."""
-    summary = " ".join((item.text or "").split())
-    if len(summary) > 280:
-        summary = summary[:279].rsplit(" ", 1)[0] + "…"
+    limit = get_settings().digest_summary_chars
+    summary = " ".join((item.text or "")[: limit * 4].split())
+    if len(summary) > limit:
+        summary = summary[: limit - 1].rsplit(" ", 1)[0] + "…"
     days_left = (item.deadline - today).days if (item.deadline and today) else None
     return {
         "id": item.id,

@@ -10,23 +10,24 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from subscribers import queries
-from subscribers.compose import build_message, clean_header, item_view, render_pair, subscriber_links
+from subscribers.compose import base_url, build_message, clean_header, render_pair, subscriber_links
+from subscribers.digest_run import DigestRun
 from subscribers.i18n import closing_phrase, count_new, format_date, in_ecosystem, t, updates_phrase
-from subscribers.matching import explain
 from subscribers.models import Subscriber
 from subscribers.preferences import ECOSYSTEM_SLUGS, ecosystem_name, normalise_email, preferences_of
 from subscribers.report import Report
 from subscribers.schedule import DIGEST_FREQUENCIES, Period, as_utc, due_period, latest_period, local_today
 from watcher.db import get_engine
-from watcher.models import Item
+from watcher.models import Item, ItemEvent
 from watcher.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ class Group:
     slug: str
     title: str
     items: list[dict[str, Any]] = field(default_factory=list)
+    more: int = 0
+    archive_url: str = ""
 
 
 @dataclass
@@ -48,6 +51,7 @@ class KindSection:
     groups: list[Group] = field(default_factory=list)
     count: int = 0
     more: int = 0
+    archive_url: str = ""
 
 
 @dataclass
@@ -67,6 +71,7 @@ class Digest:
     now: datetime
     kinds: list[KindSection] = field(default_factory=list)
     closing_soon: list[dict[str, Any]] = field(default_factory=list)
+    closing_more: int = 0
     updates: list[Update] = field(default_factory=list)
     editor_notes: list[dict[str, Any]] = field(default_factory=list)
     subject: str = ""
@@ -97,8 +102,12 @@ def _sort_key(item: Item) -> tuple[Any, ...]:
     return (-published.timestamp(), item.id or 0)
 
 
-def _kind_sections(items: list[Item], followed: list[str], language: str, today: date) -> list[KindSection]:
-    limit = get_settings().digest_max_items
+def _kind_sections(
+    items: list[Item], followed: list[str], language: str, *, view: Any
+) -> list[KindSection]:
+    """Sections by kind, groups by primary ecosystem; at most ``digest_group_items`` per group and
+    ``digest_max_items`` per section are shown, the rest is a count and a link to the archive."""
+    settings = get_settings()
     sections: list[KindSection] = []
     order = {slug: i for i, slug in enumerate((*ECOSYSTEM_SLUGS, OTHER))}
     for kind in KIND_ORDER:
@@ -106,15 +115,33 @@ def _kind_sections(items: list[Item], followed: list[str], language: str, today:
         if not of_kind:
             continue
         section = KindSection(kind, t(f"kind.{kind}", language), count=len(of_kind))
-        section.more = max(0, len(of_kind) - limit)
-        groups: dict[str, Group] = {}
-        for item in of_kind[:limit]:
-            slug = _primary_ecosystem(item, followed)
+        section.archive_url = archive_url(kind=kind)
+        groups: dict[str, list[Item]] = {}
+        for item in of_kind:
+            groups.setdefault(_primary_ecosystem(item, followed), []).append(item)
+        room = settings.digest_max_items
+        for slug in sorted(groups, key=lambda s: order.get(s, len(order))):
+            members = groups[slug]
             title = t("other_ecosystems", language) if slug == OTHER else ecosystem_name(slug, language)
-            groups.setdefault(slug, Group(slug, title)).items.append(item_view(item, language, today=today))
-        section.groups = sorted(groups.values(), key=lambda g: order.get(g.slug, len(order)))
+            shown = members[: max(0, min(settings.digest_group_items, room))]
+            room -= len(shown)
+            group = Group(slug, title, [view(i) for i in shown], more=len(members) - len(shown))
+            group.archive_url = archive_url(kind=kind, ecosystem=None if slug == OTHER else slug)
+            section.groups.append(group)
+        section.more = sum(g.more for g in section.groups)
         sections.append(section)
     return sections
+
+
+def archive_url(*, kind: str, ecosystem: str | None = None) -> str:
+    """The web archive filtered like a digest group, where its items beyond the cap are listed."""
+    params = {"kind": kind, **({"ecosystem": ecosystem} if ecosystem else {})}
+    return f"{base_url()}/?{urlencode(params)}"
+
+
+def _since(subscriber: Subscriber, period: Period) -> datetime:
+    last = subscriber.last_digest_at
+    return as_utc(last) if last else period.occurrence - period.length
 
 
 def build_digest(
@@ -124,38 +151,41 @@ def build_digest(
     now: datetime,
     period: Period | None = None,
     allow_empty: bool | None = None,
+    run: DigestRun | None = None,
 ) -> Digest | None:
     """The digest due for ``subscriber`` at ``now``; None when nothing is new.
 
     ``allow_empty`` (default: settings.send_empty_digest) returns an empty digest instead of None.
+    ``run`` shares candidates between the subscribers of one job; without it (a preview) a one-off
+    run is loaded for this subscriber alone.
     """
     assert subscriber.id is not None
     now = as_utc(now)
     period = period or latest_period(subscriber, now)
-    last = subscriber.last_digest_at
-    since = as_utc(last) if last else period.occurrence - period.length
+    since = _since(subscriber, period)
     language = subscriber.language
     today = local_today(subscriber, now)
+    run = run or DigestRun(session, now=now, since=since, days=[today])
     prefs = preferences_of(subscriber)
-    topics = queries.followed_topics(session, subscriber.id)
+    chosen = run.select(subscriber, since=since, today=today)
 
-    def wanted(item: Item) -> bool:
-        return explain(prefs, item, topics).included
+    def view(item: Item) -> dict[str, Any]:
+        return run.view(item, language, today)
 
     digest = Digest(subscriber.id, language, period, since, now)
-    new = [i for i in queries.new_items(session, since=since, until=now, open_on=today) if wanted(i)]
-    noted = [i for i in queries.pinned_items(session, since=since, until=now) if wanted(i)]
-    noted += [i for i in new if i.editor_note and i not in noted]
+    new = chosen.new
+    noted = list(chosen.noted)
     noted_ids = {i.id for i in noted}
-    digest.editor_notes = [item_view(i, language, today=today) for i in noted]
-    digest.kinds = _kind_sections(
-        [i for i in new if i.id not in noted_ids], prefs.ecosystems, language, today
-    )
-    horizon = today + timedelta(days=get_settings().digest_closing_soon_days)
-    closing = [i for i in queries.calls_closing(session, start=today, end=horizon) if wanted(i)]
+    noted += [i for i in new if i.editor_note and i.id not in noted_ids]
+    noted_ids = {i.id for i in noted}
+    digest.editor_notes = [view(i) for i in noted]
+    digest.kinds = _kind_sections([i for i in new if i.id not in noted_ids], prefs.ecosystems, language,
+                                  view=view)
+    closing = chosen.closing
     limit = get_settings().digest_max_items
-    digest.closing_soon = [item_view(i, language, today=today) for i in closing[:limit]]
-    digest.updates = _updates(session, digest, wanted, exclude={i.id for i in new}, today=today)
+    digest.closing_soon = [view(i) for i in closing[:limit]]
+    digest.closing_more = max(0, len(closing) - limit)
+    digest.updates = _updates(digest, chosen.changes, exclude={i.id for i in new}, view=view)
     digest.item_ids = sorted({i.id for i in (*new, *noted, *closing) if i.id is not None})
     digest.subject = digest_subject(digest, new, closing, prefs.ecosystems, today=today)
     if allow_empty is None:
@@ -166,17 +196,17 @@ def build_digest(
 
 
 def _updates(
-    session: Session, digest: Digest, wanted: Any, *, exclude: set[int | None], today: date
+    digest: Digest, changes: list[tuple[ItemEvent, Item]], *, exclude: set[int | None], view: Any
 ) -> list[Update]:
     updates: list[Update] = []
     seen: set[int | None] = set()
-    for event, item in reversed(queries.deadline_changes(session, since=digest.since, until=digest.now)):
-        if item.id in exclude or item.id in seen or not wanted(item):
+    for event, item in reversed(changes):
+        if item.id in exclude or item.id in seen:
             continue
         seen.add(item.id)
         text = t("deadline_changed", digest.language, old=_date_text(event.old_value, digest.language),
                  new=_date_text(event.new_value, digest.language))
-        updates.append(Update(item_view(item, digest.language, today=today), text))
+        updates.append(Update(view(item), text))
     return updates
 
 
@@ -237,6 +267,7 @@ def _context(digest: Digest, subscriber: Subscriber) -> dict[str, Any]:
         "frequency": digest.period.frequency,
         "digest": digest,
         "links": subscriber_links(subscriber),
+        "closing_url": f"{base_url()}/?{urlencode({'kind': 'call', 'status': 'closing'})}",
     }
 
 
@@ -245,59 +276,130 @@ def send_due_digests(
 ) -> Report:
     """Queue the digest of every subscriber whose period is due; one subscriber's failure is isolated.
 
+    One run shares its candidates (``DigestRun``), asks the outbox once which digests are already
+    queued, and commits ``digest_batch_size`` digests per transaction (a failing batch is retried
+    one subscriber at a time, so one broken row still cannot stop everyone's digest).
     ``engine`` None means the configured database.
     """
-    from subscribers.outbox import enqueue
-
     engine = engine or get_engine(get_settings().resolved_database_url())
+    now = as_utc(now)
     report = Report("digest")
-    with Session(engine) as session:
-        ids = list(session.exec(
-            select(Subscriber.id).where(
+    with Session(engine, expire_on_commit=False) as session:
+        subscribers = list(session.exec(
+            select(Subscriber).where(
                 Subscriber.status == "active", col(Subscriber.frequency).in_(DIGEST_FREQUENCIES)
             ).order_by(col(Subscriber.id))
         ))
-    for subscriber_id in ids:
-        report.considered += 1
-        try:
-            with Session(engine, expire_on_commit=False) as session:
-                subscriber = session.get(Subscriber, subscriber_id)
-                if subscriber is None:
-                    continue
-                _send_one(session, subscriber, now=now, force=force_all, dry_run=dry_run,
-                          report=report, enqueue=enqueue)
-        except Exception as error:  # one broken row must not stop everyone's digest
-            log.exception("digest for subscriber %s failed", subscriber_id)
-            report.failed(f"subscriber {subscriber_id}: {type(error).__name__}: {error}")
+        due = _due(subscribers, now=now, force=force_all, report=report)
+        if not due:
+            return report
+        queued = queries.queued_pairs(session, ((s.id or 0, p.key) for s, p in due))
+        run = DigestRun(
+            session, now=now, since=min(_since(s, p) for s, p in due),
+            days={local_today(s, now) for s, _ in due}, topics=queries.topics_by_subscriber(session),
+        )
+        size = max(1, get_settings().digest_batch_size)
+        for start in range(0, len(due), size):
+            batch = [_Built(s, p) for s, p in due[start : start + size]]
+            for built in batch:
+                _build_one(session, built, run=run, queued=queued, dry_run=dry_run, report=report)
+            if not dry_run:
+                _write_batch(session, batch, now=now, report=report)
     return report
 
 
-def _send_one(
-    session: Session, subscriber: Subscriber, *, now: datetime, force: bool, dry_run: bool,
-    report: Report, enqueue: Any,
-) -> None:
-    period = due_period(subscriber, now, force=force)
-    if period is None:
-        report.not_due += 1
-        return
-    digest = build_digest(session, subscriber, now=now, period=period)
-    if dry_run:
-        if digest is None:
-            report.empty += 1
+@dataclass
+class _Built:
+    subscriber: Subscriber
+    period: Period
+    message: EmailMessage | None = None
+    outcome: str = "empty"  # empty | queued (a message to enqueue) | already_sent | failed
+
+
+def _due(subscribers: list[Subscriber], *, now: datetime, force: bool, report: Report) -> list[Any]:
+    due: list[tuple[Subscriber, Period]] = []
+    for subscriber in subscribers:
+        report.considered += 1
+        try:
+            period = due_period(subscriber, now, force=force)
+        except Exception as error:  # a broken timezone or schedule must not stop the others
+            _failed(report, subscriber, error)
+            continue
+        if period is None:
+            report.not_due += 1
         else:
-            report.would_send += 1
+            due.append((subscriber, period))
+    return due
+
+
+def _failed(report: Report, subscriber: Subscriber, error: Exception) -> None:
+    log.error("digest for subscriber %s failed", subscriber.id, exc_info=error)
+    report.failed(f"subscriber {subscriber.id}: {type(error).__name__}: {error}")
+
+
+def _build_one(
+    session: Session, built: _Built, *, run: DigestRun, queued: set[tuple[int, str]], dry_run: bool,
+    report: Report,
+) -> None:
+    subscriber, period = built.subscriber, built.period
+    if (subscriber.id, period.key) in queued:
+        built.outcome = "already_sent"
+        return
+    try:
+        digest = build_digest(session, subscriber, now=run.now, period=period, run=run)
+        if digest is not None and not dry_run:
+            built.message = render_digest(digest, subscriber)
+    except Exception as error:  # one broken row must not stop everyone's digest
+        built.outcome = "failed"
+        _failed(report, subscriber, error)
         return
     if digest is None:
         report.empty += 1
-    elif enqueue(session, subscriber_id=subscriber.id, message_key=period.key, kind="digest",
-                 message=render_digest(digest, subscriber)):
-        report.queued += 1
-        subscriber.last_digest_at = as_utc(now)
+    elif dry_run:
+        report.would_send += 1
     else:
+        built.outcome = "queued"
+
+
+def _write_batch(session: Session, batch: list[_Built], *, now: datetime, report: Report) -> None:
+    """Enqueue and record a batch in one transaction; on failure, redo it one subscriber at a time."""
+    counts = Report("digest")
+    try:
+        for built in batch:
+            _write_one(session, built, now=now, report=counts)
+        session.commit()
+    except Exception:
+        session.rollback()
+        for built in batch:
+            try:
+                _write_one(session, built, now=now, report=report)
+                session.commit()
+            except Exception as error:
+                session.rollback()
+                _failed(report, built.subscriber, error)
+        return
+    report.queued += counts.queued
+    report.already_sent += counts.already_sent
+
+
+def _write_one(session: Session, built: _Built, *, now: datetime, report: Report) -> None:
+    from subscribers.outbox import enqueue
+
+    subscriber = built.subscriber
+    if built.outcome == "failed":
+        return
+    if built.outcome == "already_sent":
         report.already_sent += 1
-    subscriber.last_digest_key = period.key
+    elif built.outcome == "queued":
+        assert built.message is not None
+        if enqueue(session, subscriber_id=subscriber.id, message_key=built.period.key, kind="digest",
+                   message=built.message):
+            report.queued += 1
+            subscriber.last_digest_at = as_utc(now)
+        else:
+            report.already_sent += 1
+    subscriber.last_digest_key = built.period.key
     session.add(subscriber)
-    session.commit()
 
 
 def preview(session: Session, email: str, now: datetime) -> tuple[str, str, str]:

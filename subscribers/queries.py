@@ -6,7 +6,7 @@ Mirrors (``story_id`` set) and hidden items are filtered here as well as in ``ex
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
 from sqlalchemy import ColumnElement
@@ -111,3 +111,40 @@ def queued_keys(session: Session, subscriber_id: int, prefix: str) -> set[str]:
         OutboxMessage.subscriber_id == subscriber_id, col(OutboxMessage.message_key).startswith(prefix)
     )
     return set(session.exec(statement))
+
+
+def topics_by_subscriber(session: Session) -> dict[int, list[Topic]]:
+    """Every active followed topic by subscriber, in one query (by name, like ``followed_topics``)."""
+    statement = (
+        select(TopicFollow.subscriber_id, Topic)
+        .join(Topic, col(TopicFollow.topic_id) == col(Topic.id))
+        .where(col(Topic.active).is_(True))
+        .order_by(col(TopicFollow.subscriber_id), col(Topic.name))
+    )
+    found: dict[int, list[Topic]] = {}
+    for subscriber_id, topic in session.exec(statement):
+        found.setdefault(subscriber_id, []).append(topic)
+    return found
+
+
+def queued_pairs(
+    session: Session, pairs: Iterable[tuple[int, str]], *, chunk: int = 500
+) -> set[tuple[int, str]]:
+    """Those (subscriber id, message key) ``pairs`` already in the outbox, in a query per ``chunk``.
+
+    A digest run asks once for all the messages it is about to build instead of once per subscriber;
+    the filter uses the outbox's unique (recipient_key, message_key) index.
+    """
+    from subscribers.outbox import recipient_key
+    from subscribers.outbox_model import OUTBOX
+
+    wanted = sorted(set(pairs))
+    found: set[tuple[int, str]] = set()
+    for start in range(0, len(wanted), chunk):
+        part = set(wanted[start : start + chunk])
+        statement = select(OUTBOX.c.subscriber_id, OUTBOX.c.message_key).where(
+            OUTBOX.c.recipient_key.in_({recipient_key(sid, "") for sid, _ in part}),
+            OUTBOX.c.message_key.in_({key for _, key in part}),
+        )
+        found.update((sid, key) for sid, key in session.execute(statement) if (sid, key) in part)
+    return found

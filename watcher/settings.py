@@ -154,12 +154,15 @@ class Settings(BaseSettings):
     mail_claim_batch: int = Field(64, description="Outbox rows one drain leases at a time.")
     mail_poll_interval_s: float = Field(5.0, description="Idle pause of a long-running drain.")
     digest_closing_soon_days: int = Field(14, description="Calls closing within this many days are listed.")
-    digest_max_items: int = Field(40, description="Most items in one digest section; the rest is counted.")
+    digest_max_items: int = Field(15, description="Most items in one digest section; the rest is counted.")
     alert_max_age_s: float = Field(48 * 3600.0, description="Calls first seen longer ago are never alerted.")
     confirm_resend_max: int = Field(5, description="Confirmation emails sent to one pending address at most.")
     list_unsubscribe_mailto: str = Field(
         "", description="Address for mailto List-Unsubscribe; empty: the From address."
     )
+    digest_group_items: int = Field(5, description="Most items per ecosystem group; the rest: archive link.")
+    digest_summary_chars: int = Field(200, description="Longest item summary in delivery mail.")
+    digest_batch_size: int = Field(200, description="Digests built and committed per transaction.")
 
     # --- operations --------------------------------------------------------------------------
     log_format: Literal["text", "json"] = Field("text", description="Log lines as text or JSON objects.")
