@@ -124,7 +124,9 @@ def test_bad_files_are_refused_and_leave_the_database_empty(
         )
 
 
-def test_cli_export_then_import(sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_export_then_import(
+    sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _populate(sqlite_engine)
     dump = tmp_path / "backup.jsonl"
     runner = CliRunner()
