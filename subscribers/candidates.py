@@ -88,15 +88,18 @@ class CandidateSet:
         veto = reduce(or_, (self.keyword(k) for k in audience.vetoes), 0)
         return wanted & self.visible & ~veto
 
-    def items(self, mask: int) -> list[Item]:
-        """The items of ``mask`` in bit order."""
-        found: list[Item] = []
-        facts = self.facts
+    def bits(self, mask: int) -> list[int]:
+        """The bit positions set in ``mask``, ascending."""
+        found: list[int] = []
         while mask:
             low = mask & -mask
-            found.append(facts[low.bit_length() - 1].item)
+            found.append(low.bit_length() - 1)
             mask ^= low
         return found
+
+    def items(self, mask: int) -> list[Item]:
+        """The items of ``mask`` in bit order."""
+        return [self.facts[bit].item for bit in self.bits(mask)]
 
     def has(self, mask: int, item: Item) -> bool:
         bit = self.position.get(item.id) if item.id is not None else None

@@ -32,6 +32,7 @@ from watcher.settings import PROJECT_ROOT, get_settings
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates" / "email"
 SUBJECT_MAX = 200
+SMTP_LINE_MAX = 998  # RFC 5322 2.1.1, without CRLF
 SEPARATORS = {"\u2028", "\u2029", "\x85"}
 
 
@@ -153,13 +154,16 @@ def _environment() -> Environment:
 
 
 def render_pair(name: str, context: dict[str, Any]) -> tuple[str, str]:
-    """(text, html) of ``templates/email/<name>.{txt,html}``; HTML has its CSS inlined."""
+    """(text, html) of ``templates/email/<name>.{txt,html}``; HTML has its CSS inlined and is ASCII."""
     language = context.get("language", "en")
     env = _environment()
     full = {"t": lambda key, **kw: t(key, language, **kw), **context}
     text = env.get_template(f"{name}.txt").render(full)
     html = env.get_template(f"{name}.html").render(full)
-    return text.strip() + "\n", css_inline.inline(html)
+    # ASCII HTML (non-ASCII as character references) goes out as 7bit instead of quoted-printable:
+    # smaller on the wire and no pure-Python body encoding per message.
+    inlined = css_inline.inline(html).encode("ascii", "xmlcharrefreplace").decode("ascii")
+    return text.strip() + "\n", inlined
 
 
 def build_message(
@@ -184,9 +188,20 @@ def build_message(
     message["Content-Language"] = subscriber.language
     if bulk:
         _add_list_headers(message, subscriber)
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
+    message.set_content(text, cte=plain_cte(text))
+    message.add_alternative(html, subtype="html", cte=plain_cte(html))
     return message
+
+
+def plain_cte(body: str) -> str | None:
+    """"7bit" for an ASCII body whose lines fit SMTP's 998 octets; None lets ``email`` choose.
+
+    ``email`` quoted-printable-encodes any body with a line over 78 characters, in pure Python:
+    for our ASCII HTML that is pure cost (bigger message, ~1 ms per digest) and no benefit.
+    """
+    if not body.isascii() or max(map(len, body.splitlines()), default=0) > SMTP_LINE_MAX:
+        return None
+    return "7bit"
 
 
 def _add_list_headers(message: EmailMessage, subscriber: Subscriber) -> None:

@@ -20,14 +20,14 @@ from sqlmodel import Session, col, select
 
 from subscribers import queries
 from subscribers.compose import base_url, build_message, clean_header, render_pair, subscriber_links
-from subscribers.digest_run import DigestRun
+from subscribers.digest_run import DigestRun, Row
 from subscribers.i18n import closing_phrase, count_new, format_date, in_ecosystem, t, updates_phrase
 from subscribers.models import Subscriber
 from subscribers.preferences import ECOSYSTEM_SLUGS, ecosystem_name, normalise_email, preferences_of
 from subscribers.report import Report
 from subscribers.schedule import DIGEST_FREQUENCIES, Period, as_utc, due_period, latest_period, local_today
 from watcher.db import get_engine
-from watcher.models import Item, ItemEvent
+from watcher.models import ItemEvent
 from watcher.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,11 @@ class KindSection:
     count: int = 0
     more: int = 0
     archive_url: str = ""
+    also: list[Group] = field(default_factory=list)  # groups with no room left: only counted and linked
+
+    @property
+    def also_count(self) -> int:
+        return sum(g.more for g in self.also)
 
 
 @dataclass
@@ -86,24 +91,25 @@ class Digest:
         return self.period.key
 
 
-def _primary_ecosystem(item: Item, followed: list[str]) -> str:
-    for slug in item.ecosystems or []:
+def _primary_ecosystem(row: Row, followed: list[str]) -> str:
+    for slug in row.ecosystems:
         if not followed or slug in followed:
             return slug if slug in ECOSYSTEM_SLUGS else OTHER
     return OTHER
 
 
-def _sort_key(item: Item) -> tuple[Any, ...]:
-    if item.kind == "call":
-        return (item.deadline or date.max, item.id or 0)
-    if item.kind == "event":
-        return (item.event_date or date.max, item.id or 0)
-    published = as_utc(item.published_at or item.first_seen_at)
-    return (-published.timestamp(), item.id or 0)
+def _by_kind(rows: list[Row], followed: list[str]) -> dict[str, list[tuple[str, Row]]]:
+    """(primary ecosystem, row) by kind, each kind in display order."""
+    found: dict[str, list[tuple[str, Row]]] = {}
+    for row in rows:
+        found.setdefault(row.kind, []).append((_primary_ecosystem(row, followed), row))
+    for of_kind in found.values():
+        of_kind.sort(key=lambda pair: pair[1].sort_key)
+    return found
 
 
 def _kind_sections(
-    items: list[Item], followed: list[str], language: str, *, view: Any
+    by_kind: dict[str, list[tuple[str, Row]]], language: str, *, skip: set[int], view: Any
 ) -> list[KindSection]:
     """Sections by kind, groups by primary ecosystem; at most ``digest_group_items`` per group and
     ``digest_max_items`` per section are shown, the rest is a count and a link to the archive."""
@@ -111,24 +117,24 @@ def _kind_sections(
     sections: list[KindSection] = []
     order = {slug: i for i, slug in enumerate((*ECOSYSTEM_SLUGS, OTHER))}
     for kind in KIND_ORDER:
-        of_kind = sorted((i for i in items if i.kind == kind), key=_sort_key)
+        of_kind = [(slug, row) for slug, row in by_kind.get(kind, []) if row.id not in skip]
         if not of_kind:
             continue
         section = KindSection(kind, t(f"kind.{kind}", language), count=len(of_kind))
         section.archive_url = archive_url(kind=kind)
-        groups: dict[str, list[Item]] = {}
-        for item in of_kind:
-            groups.setdefault(_primary_ecosystem(item, followed), []).append(item)
+        groups: dict[str, list[Row]] = {}
+        for slug, row in of_kind:
+            groups.setdefault(slug, []).append(row)
         room = settings.digest_max_items
         for slug in sorted(groups, key=lambda s: order.get(s, len(order))):
             members = groups[slug]
             title = t("other_ecosystems", language) if slug == OTHER else ecosystem_name(slug, language)
             shown = members[: max(0, min(settings.digest_group_items, room))]
             room -= len(shown)
-            group = Group(slug, title, [view(i) for i in shown], more=len(members) - len(shown))
+            group = Group(slug, title, [view(r) for r in shown], more=len(members) - len(shown))
             group.archive_url = archive_url(kind=kind, ecosystem=None if slug == OTHER else slug)
-            section.groups.append(group)
-        section.more = sum(g.more for g in section.groups)
+            (section.groups if shown else section.also).append(group)
+        section.more = sum(g.more for g in (*section.groups, *section.also))
         sections.append(section)
     return sections
 
@@ -169,25 +175,25 @@ def build_digest(
     prefs = preferences_of(subscriber)
     chosen = run.select(subscriber, since=since, today=today)
 
-    def view(item: Item) -> dict[str, Any]:
-        return run.view(item, language, today)
+    def view(row: Row) -> dict[str, Any]:
+        return run.view(row.item, language, today)
 
     digest = Digest(subscriber.id, language, period, since, now)
     new = chosen.new
     noted = list(chosen.noted)
-    noted_ids = {i.id for i in noted}
-    noted += [i for i in new if i.editor_note and i.id not in noted_ids]
-    noted_ids = {i.id for i in noted}
-    digest.editor_notes = [view(i) for i in noted]
-    digest.kinds = _kind_sections([i for i in new if i.id not in noted_ids], prefs.ecosystems, language,
-                                  view=view)
+    noted_ids = {r.id for r in noted}
+    noted += [r for r in new if r.editor_note and r.id not in noted_ids]
+    noted_ids = {r.id for r in noted}
+    digest.editor_notes = [view(r) for r in noted]
+    by_kind = _by_kind(new, prefs.ecosystems)
+    digest.kinds = _kind_sections(by_kind, language, skip=noted_ids, view=view)
     closing = chosen.closing
     limit = get_settings().digest_max_items
-    digest.closing_soon = [view(i) for i in closing[:limit]]
+    digest.closing_soon = [view(r) for r in closing[:limit]]
     digest.closing_more = max(0, len(closing) - limit)
-    digest.updates = _updates(digest, chosen.changes, exclude={i.id for i in new}, view=view)
-    digest.item_ids = sorted({i.id for i in (*new, *noted, *closing) if i.id is not None})
-    digest.subject = digest_subject(digest, new, closing, prefs.ecosystems, today=today)
+    digest.updates = _updates(digest, chosen.changes, exclude={r.id for r in new}, view=view)
+    digest.item_ids = sorted({r.id for r in (*new, *noted, *closing)})
+    digest.subject = digest_subject(digest, by_kind, closing, today=today)
     if allow_empty is None:
         allow_empty = get_settings().send_empty_digest
     if digest.is_empty and not allow_empty:
@@ -196,10 +202,10 @@ def build_digest(
 
 
 def _updates(
-    digest: Digest, changes: list[tuple[ItemEvent, Item]], *, exclude: set[int | None], view: Any
+    digest: Digest, changes: list[tuple[ItemEvent, Row]], *, exclude: set[int], view: Any
 ) -> list[Update]:
     updates: list[Update] = []
-    seen: set[int | None] = set()
+    seen: set[int] = set()
     for event, item in reversed(changes):
         if item.id in exclude or item.id in seen:
             continue
@@ -220,17 +226,17 @@ def _date_text(value: str | None, language: str) -> str:
 
 
 def digest_subject(
-    digest: Digest, new: list[Item], closing: list[Item], followed: list[str], *, today: date
+    digest: Digest, by_kind: dict[str, list[tuple[str, Row]]], closing: list[Row], *, today: date
 ) -> str:
     """"3 new calls in Health · 1 closes in 5 days" — counts of what is inside, localised."""
     language = digest.language
     news_parts: list[str] = []
     for kind in KIND_ORDER:
-        of_kind = [i for i in new if i.kind == kind]
+        of_kind = by_kind.get(kind)
         if not of_kind:
             continue
         phrase = count_new(kind, len(of_kind), language)
-        ecosystems = {_primary_ecosystem(i, followed) for i in of_kind}
+        ecosystems = {slug for slug, _ in of_kind}
         if len(ecosystems) == 1 and OTHER not in ecosystems:
             phrase += " " + in_ecosystem(ecosystem_name(ecosystems.pop(), language), language)
         news_parts.append(phrase)

@@ -28,14 +28,42 @@ from watcher.models import Item, ItemEvent
 from watcher.settings import get_settings
 
 
+@dataclass(frozen=True, slots=True)
+class Row:
+    """What digest layout reads of an item, as plain values (ORM attribute access is slow in bulk)."""
+
+    item: Item
+    id: int
+    kind: str
+    ecosystems: tuple[str, ...]
+    deadline: date | None
+    editor_note: bool
+    sort_key: tuple[Any, ...]
+
+
+def sort_key(item: Item) -> tuple[Any, ...]:
+    """Calls by deadline, events by date, news newest first."""
+    if item.kind == "call":
+        return (item.deadline or date.max, item.id or 0)
+    if item.kind == "event":
+        return (item.event_date or date.max, item.id or 0)
+    published = as_utc(item.published_at or item.first_seen_at)
+    return (-published.timestamp(), item.id or 0)
+
+
+def row_of(item: Item) -> Row:
+    return Row(item, item.id or 0, item.kind, tuple(item.ecosystems or ()), item.deadline,
+               bool(item.editor_note), sort_key(item))
+
+
 @dataclass(slots=True)
 class Selection:
     """What one subscriber's digest draws on, each list in the order the digest shows it."""
 
-    new: list[Item]
-    noted: list[Item]
-    closing: list[Item]
-    changes: list[tuple[ItemEvent, Item]]
+    new: list[Row]
+    noted: list[Row]
+    closing: list[Row]
+    changes: list[tuple[ItemEvent, Row]]
 
 
 class DigestRun:
@@ -63,6 +91,7 @@ class DigestRun:
         for item in (*self._pinned, *closing, *(item for _, item in self._changes)):
             self.candidates.add(item)
         self._new_seen = [as_utc(item.first_seen_at) for item in new]
+        self.rows = [row_of(facts.item) for facts in self.candidates.facts]
         self._closing = closing
         self._topics = topics
         self._day_masks: dict[date, tuple[int, int]] = {}
@@ -94,19 +123,23 @@ class DigestRun:
         since = as_utc(since)
         if since < self.since:
             raise ValueError(f"run starts at {self.since}, cannot build a digest since {since}")
-        cands = self.candidates
+        cands, rows = self.candidates, self.rows
         chosen = cands.selected(audience(preferences_of(subscriber), self.topics_of(subscriber.id)))
         closed, closing = self._masks_for(today)
         first = bisect_right(self._new_seen, since)
         window = ((1 << len(self._new_seen)) - 1) & ~((1 << first) - 1)
-        new = cands.items(chosen & window & ~closed)
-        noted = [i for i in self._pinned if as_utc(i.updated_at) > since and cands.has(chosen, i)]
-        closing_items = sorted(cands.items(chosen & closing), key=lambda i: (i.deadline, i.id))
+        new = [rows[bit] for bit in cands.bits(chosen & window & ~closed)]
+        noted = [self._row(i) for i in self._pinned if as_utc(i.updated_at) > since and cands.has(chosen, i)]
+        closing_rows = sorted((rows[bit] for bit in cands.bits(chosen & closing)),
+                              key=lambda r: (r.deadline, r.id))
         changes = [
-            (event, item) for event, item in self._changes
+            (event, self._row(item)) for event, item in self._changes
             if as_utc(event.at) > since and cands.has(chosen, item)
         ]
-        return Selection(new, noted, closing_items, changes)
+        return Selection(new, noted, closing_rows, changes)
+
+    def _row(self, item: Item) -> Row:
+        return self.rows[self.candidates.position[item.id or 0]]
 
     def view(self, item: Item, language: str, today: date) -> dict[str, Any]:
         """``compose.item_view``, once per (item, language, day) in the run; callers must not mutate it."""

@@ -154,7 +154,7 @@ class Settings(BaseSettings):
     mail_claim_batch: int = Field(64, description="Outbox rows one drain leases at a time.")
     mail_poll_interval_s: float = Field(5.0, description="Idle pause of a long-running drain.")
     digest_closing_soon_days: int = Field(14, description="Calls closing within this many days are listed.")
-    digest_max_items: int = Field(15, description="Most items in one digest section; the rest is counted.")
+    digest_max_items: int = Field(12, description="Most items in one digest section; the rest is counted.")
     alert_max_age_s: float = Field(48 * 3600.0, description="Calls first seen longer ago are never alerted.")
     confirm_resend_max: int = Field(5, description="Confirmation emails sent to one pending address at most.")
     list_unsubscribe_mailto: str = Field(
