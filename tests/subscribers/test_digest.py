@@ -184,3 +184,78 @@ def test_calls_already_closed_are_not_news(engine: Engine) -> None:
         assert digest is not None
         titles = {i["title"] for section in digest.kinds for g in section.groups for i in g.items}
         assert titles == {"Closes next month", "A report"}
+
+
+def _many_items(session: Session, count: int) -> None:
+    slugs = ["health", "digital", "tourism", "textile", "agri-food", "mobility"]
+    for n in range(count):
+        make_item(
+            session,
+            title=f"Bando per l'innovazione delle imprese numero {n} " + "con un titolo lungo " * 3,
+            text="Contributi a fondo perduto per progetti di ricerca e sviluppo sperimentale. " * 20,
+            kind=("call", "event", "news")[n % 3],
+            ecosystems=[slugs[n // 3 % len(slugs)], slugs[(n // 3 + 1) % len(slugs)]],
+            deadline=day("2026-11-30") if n % 3 == 0 else None,
+            event_date=day("2026-12-10") if n % 3 == 1 else None,
+            first_seen_at=NEW,
+        )
+
+
+def test_a_digest_with_many_items_stays_compact_and_links_the_rest(engine: Engine) -> None:
+    """300 matching items: caps per group and section, the rest counted with archive links, < 90 KiB."""
+    with Session(engine) as session:
+        _many_items(session, 300)
+        subscriber = make_subscriber(session, language="it", name="Giulia")
+        digest = build_digest(session, subscriber, now=NOW)
+        assert digest is not None
+        settings = get_settings()
+        for section in digest.kinds:
+            shown = sum(len(g.items) for g in section.groups)
+            assert section.count == 100 and shown == settings.digest_max_items
+            assert all(len(g.items) <= settings.digest_group_items for g in section.groups)
+            assert shown + section.more == section.count
+        assert len(digest.closing_soon) == settings.digest_max_items and digest.closing_more == 100 - 12
+        assert digest.subject.startswith("100 nuovi bandi")
+        message = render_digest(digest, subscriber)
+    raw = message.as_bytes()
+    assert len(raw) < 90 * 1024, len(raw)
+    html = message.get_body(preferencelist=("html",))
+    assert html is not None and html["Content-Transfer-Encoding"] == "7bit"
+    html_text = html.get_content()  # type: ignore[attr-defined]
+    text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert len(html_text.encode()) < 70 * 1024  # far below Gmail's 102 KB clipping
+    assert "/?kind=call&amp;ecosystem=health" in html_text and "/?kind=news&amp;ecosystem=" in html_text
+    assert "/?kind=call&status=closing" in text and "…e altri" in text
+    assert "Buongiorno Giulia," in text and message["List-Unsubscribe"]
+    assert "Contributi a fondo perduto" in text and "…" in text  # summaries shortened
+    summary_line = next(line for line in text.splitlines() if "Contributi a fondo perduto" in line)
+    assert len(summary_line.strip()) <= get_settings().digest_summary_chars
+
+
+def test_digest_job_queries_do_not_grow_with_subscribers(engine: Engine) -> None:
+    """One run loads candidates, topics and queued keys once; per batch only writes are added."""
+    from sqlalchemy import event
+
+    from subscribers.digest import send_due_digests
+
+    def selects_for(count: int, start: int) -> int:
+        with Session(engine) as session:
+            for n in range(count):
+                make_subscriber(session, f"reader{start + n}@example.org", ecosystems=["health"])
+        seen: list[str] = []
+
+        def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+            if statement.lstrip().upper().startswith("SELECT"):
+                seen.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            report = send_due_digests(engine, now=NOW, force_all=True)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        assert report.queued == count and report.errors == 0
+        return len(seen)
+
+    with Session(engine) as session:
+        _many_items(session, 30)
+    assert selects_for(2, 0) == selects_for(12, 100)

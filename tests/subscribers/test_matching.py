@@ -113,3 +113,61 @@ def test_topics_instead_of_own_preferences() -> None:
 def test_topic_exclude_keywords_veto_too() -> None:
     topic = Topic(id=4, name="No tenders", filters={"exclude_keywords": ["tender"]})
     assert not explain(PreferencesInput(), item(title="A tender"), [topic]).included
+
+
+# --- the run index (CandidateSet) and explain must never disagree -----------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from subscribers.candidates import CandidateSet  # noqa: E402
+from subscribers.matching import audience  # noqa: E402
+
+SLUGS = ["health", "digital", "tourism", "textile"]
+WORDS = ["hydrogen", "Università", "tender", "turismo", "SME", "data"]
+
+
+@st.composite
+def items(draw: st.DrawFn) -> list[Item]:
+    found = []
+    for n in range(draw(st.integers(1, 12))):
+        found.append(item(
+            id=n + 1,
+            kind=draw(st.sampled_from(["call", "event", "news"])),
+            ecosystems=draw(st.lists(st.sampled_from(SLUGS), max_size=2, unique=True)),
+            title=" ".join(draw(st.lists(st.sampled_from(WORDS), max_size=3))),
+            text=draw(st.sampled_from(["", "universita e imprese", "A TENDER for data"])),
+            programmes=draw(st.lists(st.sampled_from(["Horizon Europe", "LIFE"]), max_size=1)),
+            region=draw(st.sampled_from([None, "Piemonte", "Lombardia"])),
+            country=draw(st.sampled_from([None, "IT", "fr"])),
+            language=draw(st.sampled_from([None, "it", "en", "EN-gb"])),
+            hidden=draw(st.booleans()) and draw(st.booleans()),
+            story_id=draw(st.sampled_from([None, None, None, 99])),
+        ))
+    return found
+
+
+def filters() -> st.SearchStrategy[dict[str, object]]:
+    return st.fixed_dictionaries({}, optional={
+        "ecosystems": st.lists(st.sampled_from(SLUGS), max_size=2, unique=True),
+        "kinds": st.lists(st.sampled_from(["call", "event", "news"]), max_size=2, unique=True),
+        "programmes": st.lists(st.sampled_from(["horizon europe", "LIFE"]), max_size=1),
+        "regions": st.lists(st.sampled_from(["piemonte", "Lombardia"]), max_size=1),
+        "countries": st.lists(st.sampled_from(["IT", "FR"]), max_size=1),
+        "content_languages": st.lists(st.sampled_from(["it", "en"]), max_size=1),
+        "include_keywords": st.lists(st.sampled_from(WORDS), max_size=2),
+        "exclude_keywords": st.lists(st.sampled_from(WORDS), max_size=1),
+    })
+
+
+@settings(max_examples=120, deadline=None)
+@given(items(), filters(), st.booleans(), st.lists(filters(), max_size=2))
+def test_run_index_selects_exactly_what_explain_includes(
+    found: list[Item], own: dict[str, object], own_filters: bool, topic_filters: list[dict[str, object]]
+) -> None:
+    prefs = PreferencesInput(own_filters=own_filters, **own)  # type: ignore[arg-type]
+    topics = [Topic(id=n + 1, name=f"topic {n}", filters=f) for n, f in enumerate(topic_filters)]
+    candidates = CandidateSet(found)
+    selected = {one.id for one in candidates.items(candidates.selected(audience(prefs, topics)))}
+    for one in found:
+        assert (one.id in selected) == explain(prefs, one, topics).included, (one, prefs, topics)
