@@ -19,10 +19,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from subscribers import queries
+from subscribers.candidates import CandidateSet
 from subscribers.compose import build_message, clean_header, item_view, render_pair, subscriber_links
 from subscribers.i18n import count_new, in_ecosystem, t
-from subscribers.matching import explain
-from subscribers.models import AlertLog, Subscriber
+from subscribers.matching import audience
+from subscribers.models import AlertLog, Subscriber, Topic
 from subscribers.preferences import ecosystem_name, preferences_of
 from subscribers.report import Report
 from subscribers.schedule import as_utc, local_today
@@ -98,11 +99,15 @@ def flush_alerts(
         calls = queries.new_items(
             session, since=oldest_allowed, until=now, kinds=["call"], open_on=now.date()
         )
+        candidates = CandidateSet(calls)
+        topics = queries.topics_by_subscriber(session)
+        alerted = _alerted(session, [c.id for c in calls if c.id is not None])
     for subscriber in subscribers:
         report.considered += 1
         try:
             with Session(engine, expire_on_commit=False) as session:
-                pending = _pending(session, subscriber, calls, oldest_allowed=oldest_allowed)
+                pending = _pending(subscriber, candidates, topics=topics.get(subscriber.id or 0, []),
+                                   alerted=alerted, oldest_allowed=oldest_allowed)
                 if not pending:
                     continue
                 if as_utc(pending[0].first_seen_at) > now - window:
@@ -126,22 +131,30 @@ def flush_alerts(
     return report
 
 
+def _alerted(session: Session, item_ids: list[int], *, chunk: int = 500) -> set[tuple[int, int]]:
+    """(subscriber, item) pairs already alerted among the candidate calls, in a query per ``chunk``."""
+    found: set[tuple[int, int]] = set()
+    for start in range(0, len(item_ids), chunk):
+        statement = select(AlertLog.subscriber_id, AlertLog.item_id).where(
+            col(AlertLog.item_id).in_(item_ids[start : start + chunk])
+        )
+        found.update(session.exec(statement))
+    return found
+
+
 def _pending(
-    session: Session, subscriber: Subscriber, calls: list[Item], *, oldest_allowed: datetime
+    subscriber: Subscriber, candidates: CandidateSet, *, topics: list[Topic],
+    alerted: set[tuple[int, int]], oldest_allowed: datetime,
 ) -> list[Item]:
     """Matching calls first seen after the subscriber joined, not alerted yet, oldest first."""
     assert subscriber.id is not None
     joined = as_utc(subscriber.confirmed_at or subscriber.created_at)
     start = max(joined, oldest_allowed)
-    alerted = set(session.exec(select(AlertLog.item_id).where(AlertLog.subscriber_id == subscriber.id)))
-    prefs = preferences_of(subscriber)
-    topics = queries.followed_topics(session, subscriber.id)
+    chosen = candidates.selected(audience(preferences_of(subscriber), topics))
     return [
         item
-        for item in calls
-        if as_utc(item.first_seen_at) > start
-        and item.id not in alerted
-        and explain(prefs, item, topics).included
+        for item in candidates.items(chosen)
+        if as_utc(item.first_seen_at) > start and (subscriber.id, item.id) not in alerted
     ]
 
 

@@ -17,10 +17,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from subscribers import queries
+from subscribers.candidates import CandidateSet
 from subscribers.compose import build_message, clean_header, item_view, render_pair, subscriber_links
 from subscribers.i18n import format_date, t
-from subscribers.matching import explain
-from subscribers.models import Subscriber
+from subscribers.matching import audience
+from subscribers.models import Subscriber, Topic
 from subscribers.preferences import preferences_of
 from subscribers.report import Report
 from subscribers.schedule import local_today
@@ -102,14 +103,17 @@ def scan_reminders(engine: Engine | None, *, now: datetime, dry_run: bool = Fals
                                       end=today + timedelta(days=horizon + 2)) if subscribers else []
         # multi-deadline calls whose first deadline lies beyond the horizon are not candidates: fine,
         # ``Item.deadline`` is the first upcoming one.
-    for subscriber in subscribers:
-        if not subscriber.reminder_lead_days:
-            continue
+        due = [s for s in subscribers if s.reminder_lead_days]
+        candidates = CandidateSet(calls)
+        topics = queries.topics_by_subscriber(session) if due else {}
+        plans = {s.id: _plan(s, candidates, topics=topics.get(s.id or 0, []), now=now) for s in due}
+        sent = queries.queued_pairs(session, (pair for plan in plans.values() for pair, _ in plan))
+    for subscriber in due:
         report.considered += 1
         try:
             with Session(engine, expire_on_commit=False) as session:
-                _remind_one(session, subscriber, calls, now=now, dry_run=dry_run, report=report,
-                            enqueue=enqueue)
+                _remind_one(session, subscriber, plans[subscriber.id], sent=sent, now=now, dry_run=dry_run,
+                            report=report, enqueue=enqueue)
                 session.commit()
         except Exception as error:  # isolate one subscriber's failure
             log.exception("reminders for subscriber %s failed", subscriber.id)
@@ -117,33 +121,41 @@ def scan_reminders(engine: Engine | None, *, now: datetime, dry_run: bool = Fals
     return report
 
 
-def _remind_one(
-    session: Session, subscriber: Subscriber, calls: list[Item], *, now: datetime, dry_run: bool,
-    report: Report, enqueue: Any,
-) -> None:
+Plan = list[tuple[tuple[int, str], tuple[Item, date, int]]]
+
+
+def _plan(subscriber: Subscriber, candidates: CandidateSet, *, topics: list[Topic], now: datetime) -> Plan:
+    """((subscriber id, key), (call, deadline, lead)) of every reminder due for the subscriber now."""
     assert subscriber.id is not None
     prefs = preferences_of(subscriber)
-    topics = queries.followed_topics(session, subscriber.id)
     today = local_today(subscriber, now)
-    sent = queries.queued_keys(session, subscriber.id, "reminder:")
-    for item in calls:
-        if item.id is None or not explain(prefs, item, topics).included:
+    plan: Plan = []
+    for item in candidates.items(candidates.selected(audience(prefs, topics))):
+        if item.id is None:
             continue
         for deadline in item_deadlines(item, today):
             lead = due_lead((deadline - today).days, prefs.reminder_lead_days)
-            if lead is None:
-                continue
-            key = reminder_key(item.id, deadline, lead)
-            if key in sent:
-                report.already_sent += 1
-                continue
-            if dry_run:
-                report.would_send += 1
-                continue
-            message = render_reminder(subscriber, item, deadline=deadline, lead=lead, key=key,
-                                      now=now, today=today)
-            if enqueue(session, subscriber_id=subscriber.id, message_key=key, kind="reminder",
-                       message=message):
-                report.queued += 1
-            else:
-                report.already_sent += 1
+            if lead is not None:
+                plan.append(((subscriber.id, reminder_key(item.id, deadline, lead)), (item, deadline, lead)))
+    return plan
+
+
+def _remind_one(
+    session: Session, subscriber: Subscriber, plan: Plan, *, sent: set[tuple[int, str]], now: datetime,
+    dry_run: bool, report: Report, enqueue: Any,
+) -> None:
+    today = local_today(subscriber, now)
+    for pair, (item, deadline, lead) in plan:
+        key = pair[1]
+        if pair in sent:
+            report.already_sent += 1
+            continue
+        if dry_run:
+            report.would_send += 1
+            continue
+        message = render_reminder(subscriber, item, deadline=deadline, lead=lead, key=key, now=now,
+                                  today=today)
+        if enqueue(session, subscriber_id=subscriber.id, message_key=key, kind="reminder", message=message):
+            report.queued += 1
+        else:
+            report.already_sent += 1

@@ -103,3 +103,33 @@ def test_reminder_day_is_the_subscribers_local_day(engine: Engine) -> None:
     # 23:30 UTC on 13 Dec is already 14 Dec in Rome: one day left.
     assert scan_reminders(engine, now=at("2026-12-13T22:30")).queued == 0
     assert scan_reminders(engine, now=at("2026-12-13T23:30")).queued == 1
+
+
+def test_a_scan_asks_the_same_few_questions_for_any_number_of_subscribers(engine: Engine) -> None:
+    """Candidates, topics and already-queued reminders are loaded once per scan, not per subscriber."""
+    from sqlalchemy import event
+
+    with Session(engine) as session:
+        make_item(session, title="Health call", deadline=DEADLINE)
+
+    def selects_for(count: int, start: int) -> tuple[int, int]:
+        with Session(engine) as session:
+            for n in range(count):
+                make_subscriber(session, f"r{start + n}@example.org", ecosystems=["health"])
+        seen: list[str] = []
+
+        def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+            if statement.lstrip().upper().startswith("SELECT"):
+                seen.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            report = scan_reminders(engine, now=at("2026-12-12T09:00"))
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        return len(seen), report.queued
+
+    first, queued = selects_for(2, 0)
+    assert queued == 2
+    second, queued = selects_for(6, 100)
+    assert second == first and queued == 6  # the first two are already queued
