@@ -51,14 +51,20 @@ def start_servers(hosts: int, items: int) -> tuple[list[subprocess.Popen[bytes]]
 
 
 def timed_child(command: list[str], *, env: dict[str, str], cwd: Path) -> tuple[float, float]:
-    """Run ``command``; return (wall seconds, peak RSS MiB of that child alone)."""
+    """Run ``command``; return (wall seconds, peak RSS MiB of that child alone).
+
+    Its stderr goes to a file, not a pipe: a chatty child (rss2email logs every entry) would fill
+    a pipe nobody reads until it exits, and block forever.
+    """
+    log = cwd / f"{Path(command[0]).name}.stderr"
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=stderr)
+        _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
-    stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{command[0]} failed:\n{stderr[-2000:]}")
+        tail = log.read_text(errors="replace")[-2000:]
+        raise SystemExit(f"{command[0]} failed:\n{tail}")
     return elapsed, usage.ru_maxrss / 1024
 
 
