@@ -60,6 +60,13 @@ def _policy() -> Any:
 MESSAGE_POLICY = _policy()
 
 
+@lru_cache(maxsize=64)
+def fixed_header(name: str, value: str) -> Any:
+    """A parsed header for values shared by many messages (From, List-Id, ...): ``email`` parses
+    every header it is given in pure Python, and header objects are immutable strings."""
+    return MESSAGE_POLICY.header_factory(name, value)
+
+
 def clean_header(text: str, *, max_length: int = SUBJECT_MAX) -> str:
     """Header-safe single line: no control or separator characters, collapsed spaces, bounded."""
     chars = [
@@ -153,6 +160,30 @@ def _environment() -> Environment:
     )
 
 
+@lru_cache(maxsize=8)
+def _macros(language: str) -> tuple[Any, Any]:
+    """The item-block macros (text, HTML) bound to ``language``, for rendering blocks once per run."""
+    env = _environment()
+    context = {"t": lambda key, **kw: t(key, language, **kw)}
+    return (
+        env.get_template("_macros.txt").make_module(vars=context),
+        env.get_template("_macros.html").make_module(vars=context),
+    )
+
+
+def item_blocks(view: dict[str, Any], language: str) -> dict[str, Any]:
+    """``view`` plus its rendered blocks: ``block_text``/``block_html`` and, without the summary,
+    ``brief_text``/``brief_html``. A digest run renders each item's blocks once, not per subscriber."""
+    text, html = _macros(language)
+    return {
+        **view,
+        "block_text": str(text.item_block(view)),
+        "block_html": html.item_block(view),
+        "brief_text": str(text.item_block(view, show_summary=False)),
+        "brief_html": html.item_block(view, show_summary=False),
+    }
+
+
 def render_pair(name: str, context: dict[str, Any]) -> tuple[str, str]:
     """(text, html) of ``templates/email/<name>.{txt,html}``; HTML has its CSS inlined and is ASCII."""
     language = context.get("language", "en")
@@ -179,13 +210,13 @@ def build_message(
     """A multipart/alternative message to ``subscriber`` with all the headers we promise."""
     settings = get_settings()
     message = EmailMessage(policy=MESSAGE_POLICY)
-    message["From"] = settings.mail_from
+    message["From"] = fixed_header("From", settings.mail_from)
     name = clean_header(subscriber.name or "", max_length=100)
     message["To"] = formataddr((name, subscriber.email)) if name else subscriber.email
     message["Subject"] = clean_header(subject)
     message["Date"] = format_datetime((now or datetime.now(UTC)).astimezone(UTC))
     message["Message-ID"] = message_id(subscriber.id, message_key)
-    message["Content-Language"] = subscriber.language
+    message["Content-Language"] = fixed_header("Content-Language", subscriber.language)
     if bulk:
         _add_list_headers(message, subscriber)
     message.set_content(text, cte=plain_cte(text))
@@ -215,7 +246,7 @@ def _add_list_headers(message: EmailMessage, subscriber: Subscriber) -> None:
     # No space after the comma: CPython's folder emits an empty line when a long URL is followed by
     # whitespace (ending the header block); RFC 2369 does not require the space.
     message["List-Unsubscribe"] = ",".join(targets)
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message["List-Id"] = f"Cluster Watch <clusterwatch.{mail_domain()}>"
-    message["Precedence"] = "bulk"
-    message["Auto-Submitted"] = "auto-generated"
+    message["List-Unsubscribe-Post"] = fixed_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+    message["List-Id"] = fixed_header("List-Id", f"Cluster Watch <clusterwatch.{mail_domain()}>")
+    message["Precedence"] = fixed_header("Precedence", "bulk")
+    message["Auto-Submitted"] = fixed_header("Auto-Submitted", "auto-generated")

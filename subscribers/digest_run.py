@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from subscribers import queries
 from subscribers.candidates import CandidateSet
-from subscribers.compose import item_view
+from subscribers.compose import item_blocks, item_view
 from subscribers.matching import audience
 from subscribers.models import Subscriber, Topic
 from subscribers.preferences import preferences_of
@@ -142,11 +142,13 @@ class DigestRun:
         return self.rows[self.candidates.position[item.id or 0]]
 
     def view(self, item: Item, language: str, today: date) -> dict[str, Any]:
-        """``compose.item_view``, once per (item, language, day) in the run; callers must not mutate it."""
+        """``compose.item_view`` with rendered blocks, once per (item, language, day) in the run.
+
+        Callers must not mutate it: every subscriber's digest shares it."""
         key = (item.id, language, today)
         found = self._views.get(key)
         if found is None:
-            found = self._views[key] = item_view(item, language, today=today)
+            found = self._views[key] = item_blocks(item_view(item, language, today=today), language)
         return found
 
 
