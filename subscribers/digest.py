@@ -3,12 +3,14 @@
 A digest groups new matching items by kind then ecosystem, lists calls closing soon by deadline,
 deadline changes ("updates") and editor's notes, and gets a subject that says what is inside.
 Sending is "enqueue once per period": the outbox's unique (subscriber, ``digest:<freq>:<period>``)
-makes a second run of the same job queue nothing.
+makes a second run of the same job queue nothing (the job itself is ``subscribers.digest_job``).
+Digests show at most ``digest_group_items`` per ecosystem group and ``digest_max_items`` per section;
+the rest is counted and linked to the web archive filtered the same way, so a digest stays well
+under Gmail's 102 KB clipping limit however much is new.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.message import EmailMessage
@@ -16,21 +18,18 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from subscribers import queries
 from subscribers.compose import base_url, build_message, clean_header, render_pair, subscriber_links
 from subscribers.digest_run import DigestRun, Row
 from subscribers.i18n import closing_phrase, count_new, format_date, in_ecosystem, t, updates_phrase
 from subscribers.models import Subscriber
 from subscribers.preferences import ECOSYSTEM_SLUGS, ecosystem_name, normalise_email, preferences_of
 from subscribers.report import Report
-from subscribers.schedule import DIGEST_FREQUENCIES, Period, as_utc, due_period, latest_period, local_today
-from watcher.db import get_engine
+from subscribers.schedule import Period, as_utc, latest_period, local_today
 from watcher.models import ItemEvent
 from watcher.settings import get_settings
 
-log = logging.getLogger(__name__)
 KIND_ORDER = ("call", "event", "news")
 OTHER = "other"
 
@@ -145,7 +144,8 @@ def archive_url(*, kind: str, ecosystem: str | None = None) -> str:
     return f"{base_url()}/?{urlencode(params)}"
 
 
-def _since(subscriber: Subscriber, period: Period) -> datetime:
+def since_of(subscriber: Subscriber, period: Period) -> datetime:
+    """Where the subscriber's digest window starts: their last digest, else one period back."""
     last = subscriber.last_digest_at
     return as_utc(last) if last else period.occurrence - period.length
 
@@ -168,7 +168,7 @@ def build_digest(
     assert subscriber.id is not None
     now = as_utc(now)
     period = period or latest_period(subscriber, now)
-    since = _since(subscriber, period)
+    since = since_of(subscriber, period)
     language = subscriber.language
     today = local_today(subscriber, now)
     run = run or DigestRun(session, now=now, since=since, days=[today])
@@ -280,132 +280,10 @@ def _context(digest: Digest, subscriber: Subscriber) -> dict[str, Any]:
 def send_due_digests(
     engine: Engine | None, *, now: datetime, force_all: bool = False, dry_run: bool = False
 ) -> Report:
-    """Queue the digest of every subscriber whose period is due; one subscriber's failure is isolated.
+    """Queue the digest of every subscriber whose period is due (``subscribers.digest_job``)."""
+    from subscribers.digest_job import run_digest_job
 
-    One run shares its candidates (``DigestRun``), asks the outbox once which digests are already
-    queued, and commits ``digest_batch_size`` digests per transaction (a failing batch is retried
-    one subscriber at a time, so one broken row still cannot stop everyone's digest).
-    ``engine`` None means the configured database.
-    """
-    engine = engine or get_engine(get_settings().resolved_database_url())
-    now = as_utc(now)
-    report = Report("digest")
-    with Session(engine, expire_on_commit=False) as session:
-        subscribers = list(session.exec(
-            select(Subscriber).where(
-                Subscriber.status == "active", col(Subscriber.frequency).in_(DIGEST_FREQUENCIES)
-            ).order_by(col(Subscriber.id))
-        ))
-        due = _due(subscribers, now=now, force=force_all, report=report)
-        if not due:
-            return report
-        queued = queries.queued_pairs(session, ((s.id or 0, p.key) for s, p in due))
-        run = DigestRun(
-            session, now=now, since=min(_since(s, p) for s, p in due),
-            days={local_today(s, now) for s, _ in due}, topics=queries.topics_by_subscriber(session),
-        )
-        size = max(1, get_settings().digest_batch_size)
-        for start in range(0, len(due), size):
-            batch = [_Built(s, p) for s, p in due[start : start + size]]
-            for built in batch:
-                _build_one(session, built, run=run, queued=queued, dry_run=dry_run, report=report)
-            if not dry_run:
-                _write_batch(session, batch, now=now, report=report)
-    return report
-
-
-@dataclass
-class _Built:
-    subscriber: Subscriber
-    period: Period
-    message: EmailMessage | None = None
-    outcome: str = "empty"  # empty | queued (a message to enqueue) | already_sent | failed
-
-
-def _due(subscribers: list[Subscriber], *, now: datetime, force: bool, report: Report) -> list[Any]:
-    due: list[tuple[Subscriber, Period]] = []
-    for subscriber in subscribers:
-        report.considered += 1
-        try:
-            period = due_period(subscriber, now, force=force)
-        except Exception as error:  # a broken timezone or schedule must not stop the others
-            _failed(report, subscriber, error)
-            continue
-        if period is None:
-            report.not_due += 1
-        else:
-            due.append((subscriber, period))
-    return due
-
-
-def _failed(report: Report, subscriber: Subscriber, error: Exception) -> None:
-    log.error("digest for subscriber %s failed", subscriber.id, exc_info=error)
-    report.failed(f"subscriber {subscriber.id}: {type(error).__name__}: {error}")
-
-
-def _build_one(
-    session: Session, built: _Built, *, run: DigestRun, queued: set[tuple[int, str]], dry_run: bool,
-    report: Report,
-) -> None:
-    subscriber, period = built.subscriber, built.period
-    if (subscriber.id, period.key) in queued:
-        built.outcome = "already_sent"
-        return
-    try:
-        digest = build_digest(session, subscriber, now=run.now, period=period, run=run)
-        if digest is not None and not dry_run:
-            built.message = render_digest(digest, subscriber)
-    except Exception as error:  # one broken row must not stop everyone's digest
-        built.outcome = "failed"
-        _failed(report, subscriber, error)
-        return
-    if digest is None:
-        report.empty += 1
-    elif dry_run:
-        report.would_send += 1
-    else:
-        built.outcome = "queued"
-
-
-def _write_batch(session: Session, batch: list[_Built], *, now: datetime, report: Report) -> None:
-    """Enqueue and record a batch in one transaction; on failure, redo it one subscriber at a time."""
-    counts = Report("digest")
-    try:
-        for built in batch:
-            _write_one(session, built, now=now, report=counts)
-        session.commit()
-    except Exception:
-        session.rollback()
-        for built in batch:
-            try:
-                _write_one(session, built, now=now, report=report)
-                session.commit()
-            except Exception as error:
-                session.rollback()
-                _failed(report, built.subscriber, error)
-        return
-    report.queued += counts.queued
-    report.already_sent += counts.already_sent
-
-
-def _write_one(session: Session, built: _Built, *, now: datetime, report: Report) -> None:
-    from subscribers.outbox import enqueue
-
-    subscriber = built.subscriber
-    if built.outcome == "failed":
-        return
-    if built.outcome == "already_sent":
-        report.already_sent += 1
-    elif built.outcome == "queued":
-        assert built.message is not None
-        if enqueue(session, subscriber_id=subscriber.id, message_key=built.period.key, kind="digest",
-                   message=built.message):
-            report.queued += 1
-            subscriber.last_digest_at = as_utc(now)
-        else:
-            report.already_sent += 1
-    subscriber.last_digest_key = built.period.key
-    session.add(subscriber)
+    return run_digest_job(engine, now=now, force_all=force_all, dry_run=dry_run)
 
 
 def preview(session: Session, email: str, now: datetime) -> tuple[str, str, str]:
