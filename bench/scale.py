@@ -183,6 +183,16 @@ def one_count(workers: int, args: argparse.Namespace, urls: list[str], work: Pat
             workers, env, lambda: scalar(engine, polled) >= len(urls), timeout=args.timeout
         )
         failed = scalar(engine, "SELECT COUNT(*) FROM source_state WHERE consecutive_failures > 0")
+        with engine.connect() as conn:
+            errors = [
+                f"{count}× {error}"[:200]
+                for error, count in conn.execute(
+                    text(
+                        "SELECT last_error, COUNT(*) FROM source_state WHERE consecutive_failures > 0 "
+                        "GROUP BY last_error ORDER BY 2 DESC LIMIT 3"
+                    )
+                )
+            ]
         items = scalar(engine, "SELECT COUNT(*) FROM item")
         migrate.upgrade(url)  # in a shared working tree a new migration may have landed meanwhile
         queue_messages(engine, args.messages)
@@ -196,6 +206,7 @@ def one_count(workers: int, args: argparse.Namespace, urls: list[str], work: Pat
             "feeds": len(urls),
             "feeds_unchanged": seeded,
             "feeds_failed": failed,
+            "feed_errors": errors,
             "items_stored": items,
             "poll_s": round(poll_s, 2),
             "feeds_per_s": round(len(urls) / poll_s, 1),
@@ -227,21 +238,23 @@ def main() -> None:
     )
     args = parser.parse_args()
     counts = [int(value) for value in args.workers.split(",")]
-    servers, bases = start_servers(args.hosts, args.items)
     results = []
-    try:
-        urls = [f"{bases[index % len(bases)]}/feed/{index}.xml" for index in range(args.feeds)]
-        with tempfile.TemporaryDirectory(prefix="cw-scale-") as tmp:
-            work = Path(tmp)
-            (work / "data").mkdir()
-            write_sources(work / "sources.yaml", urls)
-            for workers in counts:
+    for workers in counts:
+        # Fresh feed servers per count: connections left by the previous count's workers must not
+        # count against this one (reused servers made later counts fail fetches).
+        servers, bases = start_servers(args.hosts, args.items)
+        try:
+            urls = [f"{bases[index % len(bases)]}/feed/{index}.xml" for index in range(args.feeds)]
+            with tempfile.TemporaryDirectory(prefix="cw-scale-") as tmp:
+                work = Path(tmp)
+                (work / "data").mkdir()
+                write_sources(work / "sources.yaml", urls)
                 print(f"{workers} worker(s): {args.feeds} feeds, {args.messages} mails ...", file=sys.stderr)
                 results.append(one_count(workers, args, urls, work))
                 print(json.dumps(results[-1]), file=sys.stderr)
-    finally:
-        for server in servers:
-            server.terminate()
+        finally:
+            for server in servers:
+                server.terminate()
     print(json.dumps({"benchmark": "scale", "cpus": os.cpu_count(), "results": results}))
 
 
