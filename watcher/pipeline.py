@@ -29,6 +29,7 @@ from watcher.fetch.backoff import next_poll_delay_s
 from watcher.fetch.client import Fetcher
 from watcher.models import SourceState
 from watcher.normalize import NormalizedItem, normalize
+from watcher.offload import cpu_executor
 from watcher.pipeline_pool import prepare_in_worker, shared_pool
 from watcher.settings import Settings, get_settings
 from watcher.sources.base import Collected, adapter_for
@@ -154,7 +155,8 @@ class RoundRunner:
                 if progress:
                     progress(outcome)
 
-            await asyncio.gather(*(one(source) for source in sources))
+            with cpu_executor(self.executor):  # adapters parse in the pool too
+                await asyncio.gather(*(one(source) for source in sources))
         order = {source.id: index for index, source in enumerate(sources)}
         report.outcomes.sort(key=lambda outcome: order[outcome.source_id])
         return report

@@ -20,6 +20,7 @@ from lxml import etree
 from watcher.drafts import ItemDraft
 from watcher.fetch.errors import ParseError
 from watcher.fetch.result import Validators
+from watcher.offload import run_cpu
 from watcher.sources.base import Collected, Fetcher
 from watcher.sources.config import HtmlOptions, SourceConfig
 from watcher.sources.fields import parse_human_date
@@ -54,8 +55,8 @@ class HtmlAdapter:
         result = await fetcher.get(source.url, validators=validators)
         if result.not_modified:
             return Collected(drafts=[], not_modified=True, validators=result.validators)
-        drafts, warnings = parse_listing(
-            result.body, source=source, base_url=result.url, content_type=result.content_type
+        drafts, warnings = await run_cpu(
+            parse_listing, result.body, source=source, base_url=result.url, content_type=result.content_type
         )
         return Collected(drafts=drafts, validators=result.validators, warnings=warnings)
 

@@ -17,6 +17,7 @@ import feedparser
 from watcher.drafts import ItemDraft
 from watcher.fetch.errors import ParseError
 from watcher.fetch.result import Validators
+from watcher.offload import run_cpu
 from watcher.sources.base import Collected, Fetcher
 from watcher.sources.config import RssOptions, SourceConfig
 
@@ -36,8 +37,8 @@ class RssAdapter:
         result = await fetcher.get(source.url, validators=validators)
         if result.not_modified:
             return Collected(drafts=[], not_modified=True, validators=result.validators)
-        drafts, warnings = parse_feed(
-            result.body, source=source, base_url=result.url, content_type=result.content_type
+        drafts, warnings = await run_cpu(
+            parse_feed, result.body, source=source, base_url=result.url, content_type=result.content_type
         )
         return Collected(drafts=drafts, validators=result.validators, warnings=warnings)
 
