@@ -4,8 +4,10 @@ For each worker count: a fresh PostgreSQL database; the feeds are served from lo
 processes (bench/feedserver.py); a share of them (``--unchanged``, default 90%) already has the
 feed's ETag in its health row, so it answers 304 as an unchanged feed would, the rest is parsed,
 classified and stored. Then M messages are queued and drained to an in-process aiosmtpd sink.
-Workers are real `watcher worker` processes; the clock runs from their start until every source
-has been polled once (resp. every message is sent). Last line: JSON with throughput per count.
+Workers are real `watcher worker` processes. Sources and messages are held back (due tomorrow)
+until every worker has started; the clock runs from releasing them until every source has been
+polled once (resp. every message is sent), so start-up is not measured. Last line: JSON with
+throughput per worker count.
 
     .venv/bin/python bench/scale.py                       # 10,000 feeds, 50,000 messages, 1/2/4 workers
     .venv/bin/python bench/scale.py --feeds 2000 --messages 10000 --workers 1,2
@@ -83,23 +85,27 @@ def drop_database(admin_url: str, url: str) -> None:
     admin.dispose()
 
 
-def seed_unchanged(engine: Engine, *, urls: list[str], items: int, share: float) -> int:
-    """Give ``share`` of the sources the ETag their feed will answer with: those polls get a 304."""
+def seed_sources(engine: Engine, *, urls: list[str], items: int, share: float) -> int:
+    """A health row per source, held back until the clock starts; ``share`` of them already hold
+    the ETag their feed will answer with, so those polls get a 304 as unchanged feeds do."""
     rows = []
+    unchanged = 0
     for index, url in enumerate(urls):
+        etag = None
         if index % 10 < share * 10:
             base = url.split("/feed/")[0]
             etag = '"' + hashlib.md5(feed_xml(index, items, base=base)).hexdigest() + '"'
-            rows.append({"id": f"bench-{index}", "etag": etag})
+            unchanged += 1
+        rows.append({"id": f"bench-{index}", "etag": etag})
     with engine.begin() as conn:
         conn.execute(
             text(
                 "INSERT INTO source_state (source_id, enabled, etag, consecutive_failures, items_seen, "
-                "items_last_round) VALUES (:id, true, :etag, 0, 0, 0)"
+                "items_last_round, next_poll_at) VALUES (:id, true, :etag, 0, 0, 0, now() + interval '1 day')"
             ),
             rows,
         )
-    return len(rows)
+    return unchanged
 
 
 def queue_messages(engine: Engine, count: int) -> None:
@@ -116,6 +122,8 @@ def queue_messages(engine: Engine, count: int) -> None:
                 mail.set_content(f"Bench message {n}\n" * 20)
                 enqueue(session, subscriber_id=None, message_key=f"bench:{n}", kind="digest", message=mail)
             session.commit()
+    with engine.begin() as conn:  # held back until the workers are up
+        conn.execute(text("UPDATE outbox SET next_attempt_at = now() + interval '1 day'"))
 
 
 def scalar(engine: Engine, sql: str) -> int:
@@ -123,33 +131,54 @@ def scalar(engine: Engine, sql: str) -> int:
         return int(conn.execute(text(sql)).scalar_one())
 
 
-def run_workers(count: int, env: dict[str, str], done: Callable[[], bool], *, timeout: float) -> float:
-    """Start ``count`` workers, wait until ``done()``, stop them; returns the seconds it took."""
-    started = time.perf_counter()
-    log = (Path(env["WATCHER_DATA_DIR"]) / "workers.log").open("ab")
-    procs = [
-        subprocess.Popen(WORKER, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
-        for _ in range(count)
-    ]
-    try:
+class Workers:
+    """``count`` real `watcher worker` processes; phases are timed from release to completion,
+    after every worker has started, so process start-up is not part of the figures."""
+
+    def __init__(self, count: int, env: dict[str, str], *, timeout: float) -> None:
+        self.count, self.env, self.timeout = count, env, timeout
+        self.log_path = Path(env["WATCHER_DATA_DIR"]) / "workers.log"
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def __enter__(self) -> Workers:
+        with self.log_path.open("ab") as log:
+            self.procs = [
+                subprocess.Popen(WORKER, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=log)
+                for _ in range(self.count)
+            ]
+        self.wait(lambda: self.log_path.read_text(errors="replace").count('"worker_started"') >= self.count)
+        return self
+
+    def wait(self, done: Callable[[], bool]) -> float:
+        started = time.perf_counter()
         while not done():
-            if time.perf_counter() - started > timeout:
-                raise SystemExit(f"{count} worker(s) did not finish within {timeout}s")
-            if any(proc.poll() is not None for proc in procs):
-                log.close()
-                tail = (Path(env["WATCHER_DATA_DIR"]) / "workers.log").read_text(errors="replace")[-3000:]
+            if time.perf_counter() - started > self.timeout:
+                raise SystemExit(f"{self.count} worker(s) did not finish within {self.timeout}s")
+            if any(proc.poll() is not None for proc in self.procs):
+                tail = self.log_path.read_text(errors="replace")[-3000:]
                 raise SystemExit(f"a worker exited early:\n{tail}")
-            time.sleep(0.2)
+            time.sleep(0.1)
         return time.perf_counter() - started
-    finally:
-        for proc in procs:
+
+    def timed(self, release: Callable[[], None], done: Callable[[], bool]) -> float:
+        started = time.perf_counter()
+        release()
+        self.wait(done)
+        return time.perf_counter() - started
+
+    def __exit__(self, *_exc: object) -> None:
+        for proc in self.procs:
             proc.send_signal(signal.SIGTERM)
-        for proc in procs:
+        for proc in self.procs:
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        log.close()
+
+
+def execute(engine: Engine, sql: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(text(sql))
 
 
 def one_count(workers: int, args: argparse.Namespace, urls: list[str], work: Path) -> dict[str, object]:
@@ -159,7 +188,8 @@ def one_count(workers: int, args: argparse.Namespace, urls: list[str], work: Pat
     try:
         migrate.upgrade(url)
         engine = create_engine(url)
-        seeded = seed_unchanged(engine, urls=urls, items=args.items, share=args.unchanged)
+        seeded = seed_sources(engine, urls=urls, items=args.items, share=args.unchanged)
+        queue_messages(engine, args.messages)
         sink = Sink()
         smtp_url = sink.start()
         env = {
@@ -176,12 +206,20 @@ def one_count(workers: int, args: argparse.Namespace, urls: list[str], work: Pat
             "WATCHER_MAIL_POLL_INTERVAL_S": "0.2",
             "WATCHER_WORKER_IDLE_S": "0.5",
             "WATCHER_POLL_JITTER_S": "0",
-            "WATCHER_LOG_LEVEL": "WARNING",
+            "WATCHER_LOG_FORMAT": "json",
+            "WATCHER_LOG_LEVEL": "INFO",
         }
         polled = "SELECT COUNT(*) FROM source_state WHERE last_attempt_at IS NOT NULL"
-        poll_s = run_workers(
-            workers, env, lambda: scalar(engine, polled) >= len(urls), timeout=args.timeout
-        )
+        left = "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'retry', 'sending')"
+        with Workers(workers, env, timeout=args.timeout) as cluster:
+            poll_s = cluster.timed(
+                lambda: execute(engine, "UPDATE source_state SET next_poll_at = NULL"),
+                lambda: scalar(engine, polled) >= len(urls),
+            )
+            drain_s = cluster.timed(
+                lambda: execute(engine, "UPDATE outbox SET next_attempt_at = now()"),
+                lambda: scalar(engine, left) == 0,
+            )
         failed = scalar(engine, "SELECT COUNT(*) FROM source_state WHERE consecutive_failures > 0")
         with engine.connect() as conn:
             errors = [
@@ -194,10 +232,6 @@ def one_count(workers: int, args: argparse.Namespace, urls: list[str], work: Pat
                 )
             ]
         items = scalar(engine, "SELECT COUNT(*) FROM item")
-        migrate.upgrade(url)  # in a shared working tree a new migration may have landed meanwhile
-        queue_messages(engine, args.messages)
-        left = "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'retry', 'sending')"
-        drain_s = run_workers(workers, env, lambda: scalar(engine, left) == 0, timeout=args.timeout)
         sent = scalar(engine, "SELECT COUNT(*) FROM outbox WHERE state = 'sent'")
         sink.stop()
         engine.dispose()
