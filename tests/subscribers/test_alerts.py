@@ -59,3 +59,34 @@ def test_calls_too_old_are_never_alerted(engine: Engine) -> None:
         make_subscriber(session, frequency="instant")
         make_item(session, title="Stale", first_seen_at=T - timedelta(days=3))
     assert flush_alerts(engine, now=T, window_s=0).queued == 0
+
+
+def test_a_flush_reads_the_same_few_things_for_any_number_of_subscribers(engine: Engine) -> None:
+    """Calls, topics and the alert log are loaded once per flush; per subscriber only writes follow."""
+    from sqlalchemy import event
+
+    with Session(engine) as session:
+        make_item(session, title="Call one", first_seen_at=T)
+
+    def selects_for(count: int, start: int, now: datetime) -> tuple[int, int]:
+        with Session(engine) as session:
+            for n in range(count):
+                make_subscriber(session, f"i{start + n}@example.org", frequency="instant",
+                                joined=datetime(2026, 11, 1, tzinfo=UTC))
+        seen: list[str] = []
+
+        def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+            if statement.lstrip().upper().startswith("SELECT"):
+                seen.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            report = flush_alerts(engine, now=now, window_s=0)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        return len(seen), report.queued
+
+    first, queued = selects_for(2, 0, T + timedelta(minutes=1))
+    assert queued == 2
+    second, queued = selects_for(6, 100, T + timedelta(minutes=2))
+    assert second == first and queued == 6  # the first two were alerted already
