@@ -9,7 +9,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from tests.store.factory import NOW, entry, history, rows, store
-from watcher.models import Item
 from watcher.store import store_items
 
 
@@ -17,17 +16,20 @@ def test_losing_an_insert_race_updates_the_winners_row(engine: Engine) -> None:
     """Another process inserts the same guid between our lookup and our insert."""
     racing = False
 
-    def other_process_inserts_first(session: Session, _context: Any, _instances: Any) -> None:
+    def other_process_inserts_first(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         nonlocal racing
-        if racing or not any(isinstance(obj, Item) for obj in session.new):
+        if racing or not statement.lstrip().upper().startswith("INSERT INTO ITEM "):
             return
         racing = True
         store(engine, [entry("b", title="Written by the other process")])
 
-    with Session(engine) as session:
-        event.listen(session, "before_flush", other_process_inserts_first)
-        report = store_items(session, source_id="regione", items=[entry("a"), entry("b")], now=NOW)
-        session.commit()
+    event.listen(engine, "before_cursor_execute", other_process_inserts_first)
+    try:
+        with Session(engine) as session:
+            report = store_items(session, source_id="regione", items=[entry("a"), entry("b")], now=NOW)
+            session.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", other_process_inserts_first)
     stored = rows(engine)
     assert sorted(row.guid for row in stored) == ["a", "b"]
     assert {row.guid: row.title for row in stored}["b"] == "Item b"

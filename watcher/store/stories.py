@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from watcher.models import Item
 from watcher.settings import get_settings
@@ -34,13 +34,32 @@ def _group_rows(session: Session, keys: list[str]) -> dict[str, list[Item]]:
     return groups
 
 
+def _keys_spanning_sources(session: Session, keys: list[str]) -> set[str]:
+    """Those of ``keys`` that more than one source has published."""
+    found: set[str] = set()
+    for start in range(0, len(keys), IN_CHUNK):
+        chunk = keys[start : start + IN_CHUNK]
+        statement = (
+            select(Item.story_key)
+            .where(col(Item.story_key).in_(chunk))
+            .group_by(col(Item.story_key))
+            .having(func.count(func.distinct(Item.source_id)) > 1)
+        )
+        found.update(key for key in session.exec(statement).all() if key)
+    return found
+
+
 def link_stories(session: Session, rows: Sequence[Item]) -> list[Item]:
     """(Re)link the story groups of ``rows`` (new items or items whose key changed).
 
     Returns the rows whose ``story_id`` changed. Needs ids: call after the batch is flushed.
     """
     keys = sorted({row.story_key for row in rows if row.story_key})
-    groups = _group_rows(session, keys) if keys else {}
+    shared = _keys_spanning_sources(session, keys) if keys else set()
+    # Only keys shared across sources, and rows that were mirrors, can need (un)linking; the
+    # common case (a new item nobody else published) loads no rows at all.
+    rows = [row for row in rows if row.story_key in shared or row.story_id is not None]
+    groups = _group_rows(session, sorted(shared)) if shared else {}
     changed: dict[int, Item] = {}
     for row in rows:
         group = groups.get(row.story_key or "", [])

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from watcher.classify.document import Classification
 from watcher.events import ItemStored, ItemUpdated
@@ -38,6 +39,9 @@ class _Outcome:
 
 
 def _update(outcome: _Outcome, values: dict[str, Any], *, now: datetime) -> None:
+    if outcome.new and outcome.row.id is None:  # a value holder not inserted yet: the later copy wins
+        outcome.row, outcome.values = _new_row(values, now=now), values
+        return
     diff = apply_values(outcome.row, values)
     for name, change in diff.meaningful.items():
         first_old = outcome.diff.meaningful.get(name, change)[0]
@@ -63,16 +67,33 @@ def _open_real_transaction(session: Session) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+_ITEM_COLUMNS = tuple(
+    column.name for column in Item.__table__.columns if column.name != "id"  # type: ignore[attr-defined]
+)
+
+
+def _new_row(values: dict[str, Any], *, now: datetime) -> Item:
+    """A value holder for a new item, built without validation: ``values`` come from ``row_values``.
+
+    It is inserted with one Core statement (see ``_insert_all``) and never joins the session, so
+    it needs neither validation nor ORM instrumentation: both cost more than the insert itself.
+    Being uninstrumented, it is never assigned to: a changed copy replaces it.
+    """
+    return Item.model_construct(**values, first_seen_at=now, updated_at=now)
+
+
 def _insert_all(session: Session, pending: list[_Outcome], *, now: datetime) -> None:
     """Insert new rows in one savepoint; on a unique clash, row by row, updating the clashing ones."""
     if not pending:
         return
     _open_real_transaction(session)
+    rows = [{name: getattr(outcome.row, name) for name in _ITEM_COLUMNS} for outcome in pending]
     try:
         with session.begin_nested():
-            for outcome in pending:
-                session.add(outcome.row)
-            session.flush()
+            statement = insert(Item).returning(col(Item.id), sort_by_parameter_order=True)
+            ids = session.execute(statement, rows).scalars().all()
+        for outcome, item_id, values in zip(pending, ids, rows, strict=True):
+            outcome.row = Item.model_construct(id=item_id, **values)
         return
     except IntegrityError:
         pass  # another writer stored one of these guids since we looked; sort it out row by row
@@ -92,13 +113,13 @@ def _insert_all(session: Session, pending: list[_Outcome], *, now: datetime) -> 
             _update(outcome, outcome.values, now=now)
 
 
-def _snapshot(row: Item) -> Item:
+def _snapshot(row: Item, *, new: bool) -> Item:
     """A detached copy for events: readable after commit and session close, never flushed.
 
-    ``model_construct`` skips validation (the row was validated when built) and the ORM
-    bookkeeping a copy that is never flushed does not need; it is a third of the cost.
+    New rows were never in the session (inserted by Core), so they serve as they are; updated
+    rows are session objects and are copied with ``model_construct`` (validated already).
     """
-    return Item.model_construct(**row.model_dump())
+    return row if new else Item.model_construct(**row.model_dump())
 
 
 def _report(outcomes: list[_Outcome], order: list[int], *, now: datetime, session: Session) -> StoreReport:
@@ -118,16 +139,17 @@ def _report(outcomes: list[_Outcome], order: list[int], *, now: datetime, sessio
         )
         if outcome.new:
             report.new += 1
-            report.events.append(ItemStored(item=_snapshot(outcome.row)))
+            report.events.append(ItemStored(item=_snapshot(outcome.row, new=True)))
         elif outcome.diff.meaningful:
             report.updated += 1
             report.events.append(
-                ItemUpdated(item=_snapshot(outcome.row), changes=dict(outcome.diff.meaningful))
+                ItemUpdated(item=_snapshot(outcome.row, new=False), changes=dict(outcome.diff.meaningful))
             )
     report.unchanged = len(order) - report.new - report.updated
     ids = (outcomes[index].row.id for index in order)
     report.item_ids = list(dict.fromkeys(item_id for item_id in ids if item_id is not None))
-    session.add_all(history)
+    if history:  # one Core statement: these rows are written once and never read back here
+        session.execute(insert(ItemEvent), [event.model_dump(exclude={"id"}) for event in history])
     session.flush()
     return report
 
@@ -161,9 +183,7 @@ def store_items(
         correction = corrections.get(row.id) if row is not None and row.id is not None else None
         apply_corrections(values, row=row, correction=correction)
         if index is None:
-            outcome = _Outcome(
-                row=row or Item(**values, first_seen_at=now, updated_at=now), values=values, new=row is None
-            )
+            outcome = _Outcome(row=row or _new_row(values, now=now), values=values, new=row is None)
             if row is not None:
                 _update(outcome, values, now=now)
             outcomes.append(outcome)
