@@ -247,6 +247,10 @@ def main() -> None:
     parser.add_argument("--ceiling-messages", type=int, default=2_500)
     parser.add_argument("--ceiling-rounds", type=int, default=2, help="Best of N minimal-sender rounds.")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--overlap", action="store_true",
+        help="Send while building (a drain process runs alongside the job, as in production).",
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="cw-bench-digest-"))
@@ -281,7 +285,16 @@ def main() -> None:
     from watcher.settings import get_settings
 
     get_settings.cache_clear()
-    log("digest job: matching, building, rendering and queueing every digest")
+    drainer = None
+    if args.overlap:
+        from _digest_support import drainer_main
+
+        done, early_sent, drainer_rss = ctx.Event(), ctx.Value("l", 0), ctx.Value("d", 0.0)
+        env = {k: v for k, v in os.environ.items() if k.startswith("WATCHER_")}
+        drainer = ctx.Process(target=drainer_main, args=(env, done, early_sent, drainer_rss))
+        drainer.start()
+    log("digest job: matching, building, rendering and queueing every digest"
+        + (" (a drain process sends meanwhile)" if drainer else ""))
     started, cpu_started = time.monotonic(), time.process_time()
     report = send_due_digests(get_engine(url), now=now, force_all=True)
     built = {"queued": report.queued, "empty": report.empty, "failed": report.errors}
@@ -289,11 +302,18 @@ def main() -> None:
     log(f"built and queued in {built_s:.1f}s: {built}")
     log(f"outbox drain: SmtpBackend, concurrency {args.concurrency}, to the sink")
     send_started, send_cpu_started = time.monotonic(), time.process_time()
+    if drainer is not None:
+        done.set()
+        drainer.join()
     drained = drain_sync(get_settings())
+    if drainer is not None:
+        drained.sent += early_sent.value
     send_s, send_cpu_s = time.monotonic() - send_started, time.process_time() - send_cpu_started
     total_s = time.monotonic() - started
     sink_seen = counter.value
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # build + send, before the ceiling
+    if drainer is not None:
+        peak_rss = max(peak_rss, drainer_rss.value)
     log(f"sent {drained.sent} (sink saw {sink_seen}) in {send_s:.1f}s; whole job {total_s:.1f}s")
 
     from sqlalchemy import text
@@ -319,11 +339,13 @@ def main() -> None:
     assert counter.value - before == len(messages) * args.ceiling_rounds
     sink.terminate()
 
-    send_rate = drained.sent / send_s if send_s else 0.0
+    # with --overlap most sending happens during the build: the send phase alone is not a rate
+    send_rate = drained.sent / send_s if send_s and not args.overlap else 0.0
     end_to_end = drained.sent / total_s if total_s else 0.0
     summary = {
         "msgs_per_s": round(end_to_end, 1),
-        "msgs_per_s_is": "end_to_end: digests delivered / (build + send phases)",
+        "msgs_per_s_is": "end_to_end: digests delivered / (build start to last send)",
+        "overlap": args.overlap,
         "sink_ceiling_msgs_per_s": round(ceiling, 1),
         "ratio": round(end_to_end / ceiling, 3) if ceiling else None,
         "peak_rss_mib": round(peak_rss, 1),
@@ -336,7 +358,7 @@ def main() -> None:
         "digests_empty": built["empty"],
         "digests_failed": built["failed"],
         "sent": drained.sent,
-        "not_sent": drained.retry + drained.failed + drained.unknown,
+        "not_sent": built["queued"] - drained.sent,
         "sink_saw": sink_seen,
         "build_s": round(built_s, 2),
         "build_cpu_s": round(build_cpu_s, 2),  # this process only: shows contention on a shared machine
