@@ -121,7 +121,9 @@ def main() -> None:
                 "WATCHER_DATABASE_URL": f"sqlite:///{work / 'data' / 'watcher.db'}",
                 "WATCHER_SOURCES": str(work / "sources.yaml"),
                 "WATCHER_ALLOW_PRIVATE_NETWORKS": "true",
-                "WATCHER_FETCH_PER_HOST_CONCURRENCY": "16",
+                "WATCHER_FETCH_PER_HOST_CONCURRENCY": os.environ.get(
+                    "WATCHER_FETCH_PER_HOST_CONCURRENCY", "8"
+                ),
             }
             poll = [str(BIN / "watcher"), "poll", "--quiet"]
             subprocess.run([str(BIN / "watcher"), "db", "upgrade"], env=env, check=True, capture_output=True)

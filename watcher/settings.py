@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     admin_session_max_age_s: int = Field(8 * 3600, description="Admin login lifetime (signed cookie).")
     login_rate_per_minute: int = Field(5, description="Admin login attempts per client IP per minute.")
     subscribe_rate_per_minute: int = Field(10, description="Subscribe requests per client IP per minute.")
-    token_rate_per_minute: int = Field(30, description="Token link requests (confirm, unsubscribe) per IP/min.")
+    token_rate_per_minute: int = Field(30, description="Confirm/unsubscribe link requests per IP a minute.")
     admin_page_size: int = Field(50, description="Rows per page in the admin console's lists.")
     review_low_confidence_margin: float = Field(
         1.5, description="Review queue: items whose best score is under classify_threshold × this."
@@ -111,7 +111,7 @@ class Settings(BaseSettings):
     classify_max_ecosystems: int = Field(4, description="Most ecosystems assigned to one item.")
     classify_title_weight: float = Field(3.0, description="How much a title match outweighs a body match.")
     classify_generic_min: float = Field(
-        6.0, description="Cluster-policy cue score above which an item counts as about cluster policy in general."
+        6.0, description="Cluster-policy cue score above which an item is about cluster policy in general."
     )
     classify_generic_threshold: float = Field(
         5.5, description="Minimum ecosystem score for an item about cluster policy in general."
@@ -119,7 +119,7 @@ class Settings(BaseSettings):
     classify_kind_threshold: float = Field(3.0, description="Minimum cue score for the call/event kinds.")
     classify_max_text_chars: int = Field(20_000, description="Characters of body text the classifier reads.")
     classify_long_text_chars: int = Field(
-        2500, description="Body length beyond which classify_threshold grows (by the square root of the ratio)."
+        2500, description="Body length beyond which classify_threshold grows (by the ratio's square root)."
     )
     classify_closing_soon_days: int = Field(14, description="Days before a deadline an item is closing soon.")
 
@@ -181,7 +181,7 @@ class Settings(BaseSettings):
     )
     worker_metrics_port: int = Field(0, description="Port of a worker's own /metrics; 0 disables it.")
     admin_emails: list[str] = Field(
-        default_factory=list, description="Admins mailed about failing sources and `unknown` mail (JSON list)."
+        default_factory=list, description="Admins mailed about failing sources and `unknown` mail (JSON)."
     )
     source_failure_alert_after: int = Field(
         3, ge=1, description="Failed rounds in a row after which admins get an email about a source."
