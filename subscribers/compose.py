@@ -16,7 +16,7 @@ from email import _header_value_parser as header_parser
 from email import policy as email_policy
 from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime, parseaddr
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -212,7 +212,9 @@ def build_message(
     message = EmailMessage(policy=MESSAGE_POLICY)
     message["From"] = fixed_header("From", settings.mail_from)
     name = clean_header(subscriber.name or "", max_length=100)
-    message["To"] = formataddr((name, subscriber.email)) if name else subscriber.email
+    # Address objects let the header registry quote specials and encode non-ASCII names; a
+    # formatted string with an encoded display name like ") ¡" hid the address from parsers.
+    message["To"] = Address(display_name=name, addr_spec=subscriber.email)
     message["Subject"] = clean_header(subject)
     message["Date"] = format_datetime((now or datetime.now(UTC)).astimezone(UTC))
     message["Message-ID"] = message_id(subscriber.id, message_key)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -127,7 +126,6 @@ def _squeezed(text: str) -> str:
     return "".join(text.split())
 
 
-@pytest.mark.xfail(strict=True, reason="reported: encoded display name with specials hides the address")
 def test_display_name_with_specials_keeps_the_address() -> None:
     from subscribers.compose import build_message
     from subscribers.models import Subscriber

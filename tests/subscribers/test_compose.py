@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from email import message_from_bytes, policy
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from subscribers.compose import build_message, clean_header, message_id
 from subscribers.digest import build_digest, render_digest
+from subscribers.models import Subscriber
 from tests.subscribers.factories import T0, make_item, make_subscriber
 
 
@@ -80,3 +83,15 @@ def test_only_web_links_from_feeds_reach_mail() -> None:
         "en",
     )
     assert view["url"] == "http://127.0.0.1:8000/items/3" and view["title"] == "<b>T</b>"  # escaped by Jinja
+
+
+@given(name=st.text(max_size=60))
+@settings(max_examples=200, deadline=None)
+def test_any_display_name_keeps_the_address(name: str) -> None:
+    """Whatever a subscriber typed as a name, mail clients must still find the address."""
+    subscriber = Subscriber(id=3, email="lettrice@example.it", name=name, language="it")
+    message = build_message(
+        subscriber=subscriber, message_key="k", subject="s", text="t", html="<p>h</p>", bulk=False
+    )
+    parsed = message_from_bytes(message.as_bytes(policy=policy.SMTP), policy=policy.default)
+    assert [address.addr_spec for address in parsed["To"].addresses] == ["lettrice@example.it"]
