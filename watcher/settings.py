@@ -88,6 +88,7 @@ class Settings(BaseSettings):
         default_factory=list, description="CIDRs exempt from the SSRF gate (JSON list), e.g. an intranet."
     )
     poll_jitter_s: float = Field(60.0, description="Random delay added to each scheduled poll.")
+    health_batch_size: int = Field(50, description="Sources' health rows written per commit in a round.")
 
     # --- scheduler ---------------------------------------------------------------------------
     scheduler_tick_s: float = Field(30.0, description="How often the scheduler looks for due sources.")
