@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from watcher.classify.document import Classification
 from watcher.events import ItemStored, ItemUpdated
@@ -67,6 +67,7 @@ def _open_real_transaction(session: Session) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+ITEM_TABLE: Table = Item.__table__  # type: ignore[attr-defined]
 _ITEM_COLUMNS = tuple(
     column.name for column in Item.__table__.columns if column.name != "id"  # type: ignore[attr-defined]
 )
@@ -90,7 +91,8 @@ def _insert_all(session: Session, pending: list[_Outcome], *, now: datetime) -> 
     rows = [{name: getattr(outcome.row, name) for name in _ITEM_COLUMNS} for outcome in pending]
     try:
         with session.begin_nested():
-            statement = insert(Item).returning(col(Item.id), sort_by_parameter_order=True)
+            # The table, not the entity: an entity insert goes through the ORM's bulk machinery.
+            statement = insert(ITEM_TABLE).returning(ITEM_TABLE.c.id, sort_by_parameter_order=True)
             ids = session.execute(statement, rows).scalars().all()
         for outcome, item_id, values in zip(pending, ids, rows, strict=True):
             outcome.row = Item.model_construct(id=item_id, **values)
@@ -149,7 +151,8 @@ def _report(outcomes: list[_Outcome], order: list[int], *, now: datetime, sessio
     ids = (outcomes[index].row.id for index in order)
     report.item_ids = list(dict.fromkeys(item_id for item_id in ids if item_id is not None))
     if history:  # one Core statement: these rows are written once and never read back here
-        session.execute(insert(ItemEvent), [event.model_dump(exclude={"id"}) for event in history])
+        rows = [event.model_dump(exclude={"id"}) for event in history]
+        session.execute(insert(ItemEvent.__table__), rows)  # type: ignore[attr-defined]
     session.flush()
     return report
 
