@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench demo lint typecheck fuzz worker browser clean
+.PHONY: run test bench bench-scale demo lint typecheck fuzz worker browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/classify.py
 	$(BIN)/python bench/poll.py
 	$(BIN)/python bench/digest.py
+	$(BIN)/python bench/web.py
+
+bench-scale: $(STAMP)
+	$(BIN)/python bench/scale.py
 
 fuzz: $(STAMP)
 	$(BIN)/python bench/fuzz.py --inputs 100000
