@@ -59,6 +59,12 @@ def build_scheduler(settings: Settings, *, worker_mode: bool = False) -> Backgro
         schedule = [entry for entry in schedule if entry[0] not in {"poll_due_sources", "drain_outbox"}]
     for name, job, every_s, first in schedule:
         scheduler.add_job(
-            _safe(name, job), "interval", seconds=every_s, args=[settings], id=name, next_run_time=first
+            _safe(name, job),
+            "interval",
+            seconds=every_s,
+            args=[settings],
+            id=name,
+            name=name,
+            next_run_time=first,
         )
     return scheduler
