@@ -31,7 +31,33 @@ class Adapter(Protocol):
     async def collect(self, source: SourceConfig, fetcher: Fetcher, validators: Validators) -> Collected: ...
 
 
-__all__ = ["Adapter", "Collected", "Fetcher", "adapter_for"]
+class BodyParser(Protocol):
+    """A pure parse function of a fetched body: drafts plus warnings, or ParseError."""
+
+    def __call__(
+        self, body: bytes, *, source: SourceConfig, base_url: str, content_type: str = ""
+    ) -> tuple[list[ItemDraft], list[str]]: ...
+
+
+async def fetch_and_parse(
+    source: SourceConfig, fetcher: Fetcher, validators: Validators, *, parse: BodyParser
+) -> Collected:
+    """One conditional GET of ``source.url`` and, unless it answered 304, ``parse`` of the body.
+
+    The parse runs through ``run_cpu``: in a big round's process pool, else inline.
+    """
+    from watcher.offload import run_cpu
+
+    result = await fetcher.get(source.url, validators=validators)
+    if result.not_modified:
+        return Collected(drafts=[], not_modified=True, validators=result.validators)
+    drafts, warnings = await run_cpu(
+        parse, result.body, source=source, base_url=result.url, content_type=result.content_type
+    )
+    return Collected(drafts=drafts, validators=result.validators, warnings=warnings)
+
+
+__all__ = ["Adapter", "Collected", "Fetcher", "adapter_for", "fetch_and_parse"]
 
 
 def adapter_for(source: SourceConfig) -> Adapter:

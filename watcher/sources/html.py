@@ -20,8 +20,7 @@ from lxml import etree
 from watcher.drafts import ItemDraft
 from watcher.fetch.errors import ParseError
 from watcher.fetch.result import Validators
-from watcher.offload import run_cpu
-from watcher.sources.base import Collected, Fetcher
+from watcher.sources.base import Collected, Fetcher, fetch_and_parse
 from watcher.sources.config import HtmlOptions, SourceConfig
 from watcher.sources.fields import parse_human_date
 
@@ -52,13 +51,7 @@ class HtmlAdapter:
     """Polls one listing page with a conditional GET."""
 
     async def collect(self, source: SourceConfig, fetcher: Fetcher, validators: Validators) -> Collected:
-        result = await fetcher.get(source.url, validators=validators)
-        if result.not_modified:
-            return Collected(drafts=[], not_modified=True, validators=result.validators)
-        drafts, warnings = await run_cpu(
-            parse_listing, result.body, source=source, base_url=result.url, content_type=result.content_type
-        )
-        return Collected(drafts=drafts, validators=result.validators, warnings=warnings)
+        return await fetch_and_parse(source, fetcher, validators, parse=parse_listing)
 
 
 def parse_listing(

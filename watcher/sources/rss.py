@@ -17,8 +17,7 @@ import feedparser
 from watcher.drafts import ItemDraft
 from watcher.fetch.errors import ParseError
 from watcher.fetch.result import Validators
-from watcher.offload import run_cpu
-from watcher.sources.base import Collected, Fetcher
+from watcher.sources.base import Collected, Fetcher, fetch_and_parse
 from watcher.sources.config import RssOptions, SourceConfig
 
 _JUNK_SCAN_BYTES = 64 * 1024  # how far we look for a late ``<?xml`` before giving up
@@ -34,13 +33,7 @@ class RssAdapter:
     """Polls one feed with a conditional GET."""
 
     async def collect(self, source: SourceConfig, fetcher: Fetcher, validators: Validators) -> Collected:
-        result = await fetcher.get(source.url, validators=validators)
-        if result.not_modified:
-            return Collected(drafts=[], not_modified=True, validators=result.validators)
-        drafts, warnings = await run_cpu(
-            parse_feed, result.body, source=source, base_url=result.url, content_type=result.content_type
-        )
-        return Collected(drafts=drafts, validators=result.validators, warnings=warnings)
+        return await fetch_and_parse(source, fetcher, validators, parse=parse_feed)
 
 
 def parse_feed(
