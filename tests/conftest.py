@@ -19,7 +19,7 @@ from watcher import migrate
 from watcher.db import dispose_engines, get_engine
 from watcher.settings import get_settings
 
-pytest_plugins = ["tests.support.http_server", "tests.support.smtp_server"]
+pytest_plugins = ["tests.support.http_server", "tests.support.smtp_server", "tests.support.browser"]
 
 TESTS_DIR = Path(__file__).parent
 DATA_DIR = TESTS_DIR / "data"

@@ -7,67 +7,19 @@ Screenshots of the dashboard and the digest preview go to ``artifacts/screenshot
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from subscribers import service
 from subscribers.preferences import PreferencesInput
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, browser_test
 from tests.web.admin.conftest import PASSWORD, add_item
-from watcher.settings import PROJECT_ROOT, get_settings
 from watcher.web.admin.auth import create_admin
-from watcher.web.app import create_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = PROJECT_ROOT / "artifacts" / "screenshots"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian Chromium not installed at /usr/bin/chromium"),
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def live_server(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    monkeypatch.setenv("WATCHER_BASE_URL", base)
-    get_settings.cache_clear()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(get_settings()), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield base
-    server.should_exit = True
-    thread.join(timeout=10)
+pytestmark = browser_test
 
 
 @pytest.fixture
@@ -128,7 +80,7 @@ def test_admin_reclassifies_and_sees_it_in_archive_and_digest(
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     item_id, subscriber_id = seeded["item"], seeded["subscriber"]
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         errors: list[str] = []
         page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)

@@ -8,70 +8,16 @@ an item, the forms and a phone-sized archive go to ``artifacts/screenshots/`` fo
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from subscribers.models import Subscriber
+from tests.support.browser import SCREENSHOTS, browser_test, screenshot
 from tests.web.public.conftest import add_item, days_from_today, drain_outbox, link_in
-from watcher.settings import PROJECT_ROOT, get_settings
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-SCREENSHOTS = PROJECT_ROOT / "artifacts" / "screenshots"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian Chromium not installed at /usr/bin/chromium "
-                       "(`make browser` installs it)"),
-]
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def live_server(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The whole app on uvicorn in a thread, with BASE_URL pointing at it (links in mail work)."""
-    import uvicorn
-
-    from watcher.web.app import create_app
-
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    monkeypatch.setenv("WATCHER_BASE_URL", base)
-    get_settings.cache_clear()
-    server = uvicorn.Server(uvicorn.Config(create_app(get_settings()), host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield base
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+pytestmark = browser_test
 
 
 def _seed(engine: Engine) -> int:
@@ -101,11 +47,6 @@ def _seed(engine: Engine) -> int:
         return call.id
 
 
-def _shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
 def test_subscription_journey_in_chromium(live_server: str, browser: Any, sqlite_engine: Engine) -> None:
     item_id = _seed(sqlite_engine)
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
@@ -113,23 +54,23 @@ def test_subscription_journey_in_chromium(live_server: str, browser: Any, sqlite
 
     page.goto(f"{live_server}/")
     assert page.locator("h1").inner_text() == "Funding calls, events and news"
-    _shot(page, "archive-en")
+    screenshot(page, "archive-en")
     page.select_option("#f-kind", "call")
     page.click("text=Apply filters")
     assert "kind=call" in page.url and page.locator(".item-card").count() == 3
     page.goto(f"{live_server}/?lang=it&status=open")
     assert page.locator("h1").inner_text() == "Bandi, eventi e notizie"
-    _shot(page, "archive-it-open")
+    screenshot(page, "archive-it-open")
     page.goto(f"{live_server}/items/{item_id}?lang=en")
     assert "9 days left" in page.locator(".countdown").inner_text()
-    _shot(page, "item")
+    screenshot(page, "item")
 
     page.goto(f"{live_server}/subscribe")
     page.fill("#s-email", "journey@example.org")
     page.check("input[name=ecosystems][value=digital]")
     page.check("input[name=kinds][value=call]")
     page.check("input[name=consent]")
-    _shot(page, "subscribe")
+    screenshot(page, "subscribe")
     page.click("button[type=submit]")
     assert page.locator("h1").inner_text() == "Check your inbox"
 
@@ -142,7 +83,7 @@ def test_subscription_journey_in_chromium(live_server: str, browser: Any, sqlite
     page.check("input[name=frequency][value=daily]")
     page.click("text=Save preferences")
     assert "Your preferences have been saved." in page.locator(".flash").inner_text()
-    _shot(page, "preferences")
+    screenshot(page, "preferences")
     unsubscribe_path = page.get_attribute("a[href^='/u/']", "href")
     assert unsubscribe_path
 
@@ -165,7 +106,7 @@ def test_subscription_journey_in_chromium(live_server: str, browser: Any, sqlite
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     phone_page = phone.new_page()
     phone_page.goto(f"{live_server}/")
-    _shot(phone_page, "archive-phone")
+    screenshot(phone_page, "archive-phone")
     for ctx in (context, cookieless, phone):
         ctx.close()
     assert os.path.getsize(SCREENSHOTS / "archive-en.png") > 10_000
