@@ -34,8 +34,9 @@ def test_huge_failure_count_stays_at_the_cap() -> None:
     assert delay(60, 10_000) == 3600
 
 
-def test_backoff_is_never_shorter_than_the_interval() -> None:
-    assert delay(86_400, 1) == 86_400
+def test_a_daily_source_is_retried_soon_after_one_failure_then_backs_off_to_its_interval() -> None:
+    assert delay(86_400, 1) == 300
+    assert delay(86_400, 6) == 9600
     assert delay(86_400, 50) == 86_400
 
 

@@ -1,8 +1,9 @@
 """When to poll a source next, and what a server's Retry-After asks for.
 
-A failing source is retried less and less often (exponential back-off) so a dead or overloaded site
-is not hammered every interval, yet never more often than its normal interval and never sooner than
-the server itself asked with Retry-After.
+A failing source is retried soon after a first failure (a DNS blip must not cost a daily source a
+whole day of calls), then less and less often (exponential back-off) so a dead or overloaded site is
+not hammered; a long-failing source ends up polled no more often than the larger of its interval and
+the back-off cap, and never sooner than the server itself asked with Retry-After.
 """
 
 from __future__ import annotations
@@ -21,15 +22,15 @@ def next_poll_delay_s(
 ) -> float:
     """Seconds until the next poll of a source.
 
-    Healthy: ``interval_s``. After n failures: ``fetch_backoff_base_s * 2**(n-1)`` capped by
-    ``fetch_backoff_max_s``, but never below the interval. A Retry-After (capped by
+    Healthy: ``interval_s``. After n failures: ``fetch_backoff_base_s * 2**(n-1)``, capped by the
+    larger of ``fetch_backoff_max_s`` and the interval. A Retry-After (capped by
     ``fetch_retry_after_max_s``) is a floor in every case.
     """
     delay = max(interval_s, 0.0)
     if consecutive_failures > 0:
         exponent = min(consecutive_failures - 1, _MAX_EXPONENT)
-        backoff = min(settings.fetch_backoff_base_s * 2.0**exponent, settings.fetch_backoff_max_s)
-        delay = max(delay, backoff)
+        cap = max(settings.fetch_backoff_max_s, delay)
+        delay = min(settings.fetch_backoff_base_s * 2.0**exponent, cap)
     if retry_after_s is not None and retry_after_s > 0:
         delay = max(delay, min(retry_after_s, settings.fetch_retry_after_max_s))
     return delay
