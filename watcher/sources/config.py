@@ -55,6 +55,12 @@ class RssOptions(_Options):
         default_factory=lambda: ["default"], description="Link hosts that are placeholders to rewrite."
     )
     max_items: int | None = Field(None, ge=1, description="Keep only the first N entries of the feed.")
+    closed_markers: list[str] = Field(
+        default_factory=list,
+        description="Words that, on a line of their own at the start of an entry's description, say it"
+        " is over (Regione Piemonte writes 'Scaduto' or 'Esito'); such entries are skipped.",
+    )
+    include_closed: bool = Field(False, description="Keep entries that carry a closed marker.")
 
     @field_validator("rewrite_host")
     @classmethod

@@ -67,9 +67,23 @@ def parse_feed(
         draft = _draft(entry, source=source, options=options, language=feed_language)
         if draft is None:
             warnings.append(f"entry #{position} has neither link nor id: skipped")
-        else:
+        elif options.include_closed or not _marked_closed(draft.html or draft.text, options.closed_markers):
             drafts.append(draft)
     return drafts, warnings
+
+
+_TAG_RE = re.compile(r"<[^>]*>")
+_MARKER_LINES = 4  # Piemonte: category, state, then the text; look no further than the head
+
+
+def _marked_closed(description: str, markers: list[str]) -> bool:
+    """Whether one of the description's first lines is exactly a closed marker ("Scaduto")."""
+    if not markers:
+        return False
+    wanted = {marker.casefold() for marker in markers}
+    lines = (line.strip() for line in _TAG_RE.sub("\n", description[:600]).splitlines())
+    head = [line for line in lines if line][:_MARKER_LINES]
+    return any(line.casefold() in wanted for line in head)
 
 
 def _strip_leading_junk(body: bytes, warnings: list[str]) -> bytes:
