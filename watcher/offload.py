@@ -12,6 +12,7 @@ import asyncio
 import functools
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import ParamSpec, TypeVar
@@ -38,7 +39,10 @@ async def run_cpu(func: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) ->
     ``func`` and its arguments must pickle (module-level functions, plain data).
     """
     executor = _executor.get()
-    if executor is None:
-        return func(*args, **kwargs)
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(executor, functools.partial(func, *args, **kwargs))
+    if executor is not None:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(executor, functools.partial(func, *args, **kwargs))
+        except BrokenProcessPool:  # a killed worker must cost this call its speed, not its result
+            _executor.set(None)
+    return func(*args, **kwargs)

@@ -13,6 +13,7 @@ import random
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -30,7 +31,7 @@ from watcher.fetch.client import Fetcher
 from watcher.models import SourceState
 from watcher.normalize import NormalizedItem, normalize
 from watcher.offload import cpu_executor
-from watcher.pipeline_pool import prepare_in_worker, shared_pool
+from watcher.pipeline_pool import discard_pool, prepare_in_worker, shared_pool
 from watcher.settings import Settings, get_settings
 from watcher.sources.base import Collected, adapter_for
 from watcher.sources.config import SourceConfig, load_sources
@@ -227,7 +228,12 @@ class RoundRunner:
             return [], []
         if self.executor is not None:
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self.executor, prepare_in_worker, drafts, default_kind)
+            try:
+                return await loop.run_in_executor(self.executor, prepare_in_worker, drafts, default_kind)
+            except BrokenProcessPool:
+                log.warning("the process pool broke; the rest of this round runs in-process")
+                self.executor = None
+                discard_pool()
         return await asyncio.to_thread(prepare, self.classifier, drafts, default_kind)
 
     def _store(self, source_id: str, pairs: list[tuple[NormalizedItem, Classification]]) -> StoreReport:

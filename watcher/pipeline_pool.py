@@ -40,6 +40,14 @@ def prepare_in_worker(drafts: Sequence[ItemDraft], default_kind: str | None) -> 
     return prepare(_worker_classifier, drafts, default_kind)
 
 
+def discard_pool() -> None:
+    """Forget a broken pool (a worker was killed, e.g. by the OOM killer); the next round makes one."""
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(wait=False, cancel_futures=True)
+        _pool = None
+
+
 def shared_pool(settings: Settings) -> ProcessPoolExecutor | None:
     """The process-wide pool (created on first use), or None when settings keep work in-process."""
     global _pool

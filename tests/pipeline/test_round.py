@@ -138,3 +138,30 @@ def test_process_pool_path_stores_the_same_items(
     with Session(engine) as session:
         kinds = {item.kind for item in session.exec(select(Item)).all()}
     assert kinds <= {"call", "event", "news"} and kinds
+
+
+def test_a_killed_pool_worker_costs_speed_not_items(
+    engine: Engine, round_sources: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pool worker killed (say by the OOM killer) breaks the pool; the round goes on in-process."""
+    import os
+    import signal
+    import time
+
+    from watcher.pipeline_pool import discard_pool, shared_pool
+
+    monkeypatch.setenv("WATCHER_PIPELINE_PROCESS_MIN_SOURCES", "1")
+    monkeypatch.setenv("WATCHER_PIPELINE_PROCESSES", "1")
+    get_settings.cache_clear()
+    discard_pool()
+    pool = shared_pool(get_settings())
+    assert pool is not None
+    pool.submit(os.getpid).result(timeout=60)  # start the worker
+    for pid in list(pool._processes):  # the test reaches in to kill the real worker
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(0.5)
+    try:
+        report = poll_sources_sync(source_ids=["piemonte"])
+    finally:
+        discard_pool()
+    assert report.outcomes[0].ok and report.outcomes[0].new == 10
