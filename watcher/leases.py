@@ -28,7 +28,18 @@ STATE: Table = SourceState.__table__  # type: ignore[attr-defined]
 
 
 def ensure_rows(engine: Engine, source_ids: Sequence[str]) -> None:
-    """Create missing health rows (a never-polled source has none) so they can be locked and leased."""
+    """Create missing health rows (a never-polled source has none) so they can be locked and leased.
+
+    Reads which rows exist first: a worker claims every few seconds, and re-inserting thousands of
+    rows each time (even as no-op conflicts) dominated its polling.
+    """
+    if not source_ids:
+        return
+    with engine.connect() as conn:
+        existing = set(
+            conn.execute(select(STATE.c.source_id).where(STATE.c.source_id.in_(source_ids))).scalars()
+        )
+    source_ids = [source_id for source_id in source_ids if source_id not in existing]
     if not source_ids:
         return
     values = [

@@ -214,8 +214,30 @@ def _read_yaml(path: Path) -> Any:
         raise SourcesConfigError(f"{path}:{where}: invalid YAML: {problem}") from None
 
 
+_cache: dict[Path, tuple[tuple[int, int], list[SourceConfig]]] = {}
+
+
 def load_sources(path: Path) -> list[SourceConfig]:
-    """Every source in ``path`` (a mapping with a ``sources`` list), validated as a whole."""
+    """Every source in ``path`` (a mapping with a ``sources`` list), validated as a whole.
+
+    Callers re-read the file every round so edits apply without a restart; an unchanged file
+    (same modification time and size) is not parsed again.
+    """
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        stat = None
+    if stat is not None:
+        cached = _cache.get(Path(path))
+        if cached is not None and cached[0] == (stat.st_mtime_ns, stat.st_size):
+            return list(cached[1])
+    sources = _load(path)
+    if stat is not None:
+        _cache[Path(path)] = ((stat.st_mtime_ns, stat.st_size), sources)
+    return list(sources)
+
+
+def _load(path: Path) -> list[SourceConfig]:
     data = _read_yaml(path)
     entries = data.get("sources") if isinstance(data, dict) else None
     if not isinstance(entries, list):
