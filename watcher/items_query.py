@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, select
 
 from watcher.db import get_engine
 from watcher.models import Item
+from watcher.settings import get_settings
+from watcher.web.queries import ItemFilters, where_clauses
 
-CLOSING_SOON_DAYS = 14
-
-
-@dataclass(slots=True)
-class ItemFilters:
-    kind: str | None = None
-    ecosystem: str | None = None
-    source: str | None = None
-    status: str | None = None
-    query: str | None = None
+__all__ = ["ItemFilters", "item_as_dict", "list_items"]
 
 
 def item_as_dict(item: Item) -> dict[str, Any]:
@@ -50,24 +42,13 @@ def item_as_dict(item: Item) -> dict[str, Any]:
 
 
 def list_items(filters: ItemFilters, *, limit: int, today: date) -> list[dict[str, Any]]:
-    statement = select(Item).where(col(Item.hidden).is_(False))
-    if filters.kind:
-        statement = statement.where(Item.kind == filters.kind)
-    if filters.source:
-        statement = statement.where(Item.source_id == filters.source)
-    if filters.query:
-        statement = statement.where(col(Item.title).ilike(f"%{filters.query}%"))
-    if filters.status == "closed":
-        statement = statement.where(col(Item.deadline) < today)
-    elif filters.status == "closing_soon":
-        statement = statement.where(
-            col(Item.deadline).between(today, today + timedelta(days=CLOSING_SOON_DAYS))
-        )
-    elif filters.status == "open":
-        statement = statement.where(or_(col(Item.deadline).is_(None), col(Item.deadline) >= today))
-    statement = statement.order_by(col(Item.first_seen_at).desc(), col(Item.id).desc())
+    """Items matching ``filters`` (the archive's own conditions), newest first seen first."""
+    clauses = where_clauses(filters, today=today, closing_soon_days=get_settings().digest_closing_soon_days)
+    statement = (
+        select(Item)
+        .where(*clauses)
+        .order_by(col(Item.first_seen_at).desc(), col(Item.id).desc())
+        .limit(limit)
+    )
     with Session(get_engine()) as session:
-        rows = session.exec(statement.limit(limit * 10 if filters.ecosystem else limit)).all()
-    if filters.ecosystem:  # JSON membership differs per backend; filter the page in Python
-        rows = [row for row in rows if filters.ecosystem in row.ecosystems][:limit]
-    return [item_as_dict(row) for row in rows]
+        return [item_as_dict(row) for row in session.exec(statement).all()]

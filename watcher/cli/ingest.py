@@ -150,14 +150,18 @@ def items_list(
     kind: Annotated[str | None, typer.Option(help="call, event or news.")] = None,
     ecosystem: Annotated[str | None, typer.Option(help="Ecosystem slug.")] = None,
     source: Annotated[str | None, typer.Option(help="Source id.")] = None,
-    status: Annotated[str | None, typer.Option(help="open, closing_soon, closed.")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="open, closing (closing_soon) or closed, as in the archive.")
+    ] = None,
     query: Annotated[str | None, typer.Option("--query", "-q", help="Text in the title.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many items, newest first.")] = 50,
 ) -> None:
-    """Stored items, newest first."""
+    """Stored items, newest first (hidden items and story mirrors are left out, as in the archive)."""
     settings_or_exit()
     migrate.upgrade()
-    filters = ItemFilters(kind=kind, ecosystem=ecosystem, source=source, status=status, query=query)
+    if status == "closing_soon":  # the name the README first documented
+        status = "closing"
+    filters = ItemFilters(kind=kind, ecosystem=ecosystem, source=source, status=status, q=query)
     items = list_items(filters, limit=limit, today=datetime.now(UTC).date())
     if as_json:
         for item in items:
