@@ -29,15 +29,18 @@ STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
 def fold(text: str) -> str:
     """Lower-case, accents stripped, punctuation to spaces: the form titles are compared in."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
+    if text.isascii():  # most titles: nothing to decompose, no accents to strip
+        stripped = text
+    else:
+        decomposed = unicodedata.normalize("NFKD", text)
+        stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
     return _WHITESPACE.sub(" ", _NON_WORD.sub(" ", stripped.casefold()).replace("_", " ")).strip()
 
 
 def content_fingerprint(title: str, text: str) -> str:
     """SHA-256 (64 hex chars) of the normalised title and body."""
     normal = "\n".join(
-        _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", part).casefold()).strip() for part in (title, text)
+        " ".join(unicodedata.normalize("NFKC", part).casefold().split()) for part in (title, text)
     )
     return hashlib.sha256(normal.encode("utf-8")).hexdigest()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+from urllib.parse import unquote
 
 from watcher.normalize.fingerprint import title_key
 from watcher.normalize.url import canonical_url
@@ -32,6 +33,12 @@ CALL_PAGE = (
 )
 
 
+# Every CALL_PAGE shape contains one of these words; canonical_url keeps paths and hosts' words.
+_MAY_BE_CALL_PAGE = re.compile(r"details/|competitive-calls-cs/|open-call|bandi|bando", re.IGNORECASE)
+# Topic ids always hold a "-YYYY-" segment: look for that before running the full pattern.
+_TOPIC_YEAR = re.compile(r"-(?:19|20)\d\d-")
+
+
 def _bounded(prefix: str, value: str) -> str:
     key = prefix + value
     if len(key) <= STORY_KEY_MAX:
@@ -46,7 +53,9 @@ def topic_id(identifier: str | None) -> str | None:
 
 
 def topic_ids_in(text: str) -> set[str]:
-    return {match.upper() for match in TOPIC_ID.findall(text or "")}
+    if not text or not _TOPIC_YEAR.search(text):
+        return set()
+    return {match.upper() for match in TOPIC_ID.findall(text)}
 
 
 def topic_in_url(url: str) -> str | None:
@@ -66,7 +75,10 @@ def linked_call_page(content_html: str) -> str | None:
     """
     pages = set()
     for href in _HREF.findall(content_html):
-        url = canonical_url(html.unescape(href))
+        href = html.unescape(href)
+        if not _MAY_BE_CALL_PAGE.search(unquote(href)):
+            continue  # canonicalising every link cost more than the rest of the key
+        url = canonical_url(href)
         if is_call_page(url):
             pages.add(url)
     return pages.pop() if len(pages) == 1 else None

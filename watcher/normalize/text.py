@@ -3,6 +3,11 @@
 Block elements become line breaks so paragraphs, list items and table rows stay readable; entities
 are decoded; runs of whitespace collapse. Most RSS descriptions are short text without tags, so
 those skip the HTML parser entirely.
+
+Markup is parsed by nh3 (html5ever, in Rust) told to keep only the tags that shape text, without
+attributes: its output is well-formed and attribute-free, so one regular expression turns those
+tags into line breaks. This runs for every item of every round; an lxml tree walked in Python cost
+about six times as much.
 """
 
 from __future__ import annotations
@@ -11,15 +16,13 @@ import html as htmllib
 import re
 import unicodedata
 
-from lxml import etree
-from lxml import html as lxml_html
+import nh3
 
 from watcher.settings import get_settings
 
 _DROP = frozenset(
     {"script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "head", "title"}
 )
-_PARSER = lxml_html.HTMLParser(remove_comments=True, remove_pis=True, no_network=True)
 _PARAGRAPH_TAGS = frozenset(
     {
     "p", "div", "section", "article", "header", "footer", "aside", "main", "nav", "blockquote", "pre",
@@ -49,46 +52,34 @@ def _tidy(value: str) -> str:
     """NFC, no invisible or control characters, spaces collapsed per line, at most one blank line."""
     value = unicodedata.normalize("NFC", value).translate(_INVISIBLE)
     value = _CONTROL.sub(" ", value.replace("\r\n", "\n").replace("\r", "\n"))
-    lines = [_SPACES.sub(" ", line).strip() for line in value.split("\n")]
+    # str.split() splits on exactly the whitespace ``\s`` matches, several times faster than a regex.
+    lines = [" ".join(line.split()) for line in value.split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
+# What each tag left by the text cleaner becomes; tags missing here (closing <br>) become nothing.
+_SEPARATORS: dict[str, str] = {
+    **{f"<{tag}>": "\n\n" for tag in _PARAGRAPH_TAGS},
+    **{f"</{tag}>": "\n\n" for tag in _PARAGRAPH_TAGS},
+    **{f"<{tag}>": "\n" for tag in _LINE_TAGS},
+    **{f"</{tag}>": " " for tag in _CELL_TAGS},
+    "<br>": "\n",
+    "<li>": "\n- ",
+}
+_TEXT_CLEANER = nh3.Cleaner(
+    tags=set(_PARAGRAPH_TAGS | _LINE_TAGS | _CELL_TAGS | {"br", "li"}),
+    clean_content_tags=set(_DROP),
+    attributes={"*": set()},  # an empty map still lets ammonia keep `lang` and `title`
+    strip_comments=True,
+    link_rel=None,
+)
+_CLEAN_TAG = re.compile(r"</?[a-z0-9]+>")
+
+
 def _soup_text(markup: str) -> str:
-    """Text of ``markup`` with block structure kept as line breaks.
-
-    lxml's own tree and one recursive walk: this runs for every item of every round, and it is
-    several times faster than building a BeautifulSoup tree for the same result.
-    """
-    try:
-        root = lxml_html.document_fromstring(markup, parser=_PARSER)
-    except (etree.ParserError, ValueError):  # empty or unparseable: nothing readable
-        return ""
-    out: list[str] = []
-    _walk(root, out)
-    return "".join(out)
-
-
-def _walk(element: etree._Element, out: list[str]) -> None:
-    tag = element.tag.lower() if isinstance(element.tag, str) else ""
-    if tag and tag not in _DROP:
-        if tag == "br":
-            out.append("\n")
-        elif tag in _PARAGRAPH_TAGS:
-            out.append("\n\n")
-        elif tag in _LINE_TAGS:
-            out.append("\n")
-        elif tag == "li":
-            out.append("\n- ")
-        if element.text:
-            out.append(element.text)
-        for child in element:
-            _walk(child, out)
-        if tag in _PARAGRAPH_TAGS:
-            out.append("\n\n")
-        elif tag in _CELL_TAGS:
-            out.append(" ")
-    if element.tail:  # text after a dropped element or a comment still belongs to the parent
-        out.append(element.tail)
+    """Text of ``markup`` with block structure kept as line breaks (entities decoded once)."""
+    structural = _TEXT_CLEANER.clean(markup)
+    return htmllib.unescape(_CLEAN_TAG.sub(lambda tag: _SEPARATORS.get(tag.group(), ""), structural))
 
 
 def html_to_text(html: str) -> str:
