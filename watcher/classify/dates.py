@@ -249,9 +249,32 @@ def _month_first(text: str) -> Iterator[re.Match[str]]:
             yield match
 
 
+_DIGITS = re.compile(r"\d+")
+
+
+def _day_first(regex: re.Pattern[str], text: str, starts: list[int]) -> Iterator[re.Match[str]]:
+    """``regex.finditer`` tried only where a run of digits starts cleanly.
+
+    A day-first pattern must start there (a match inside a number or word is refused anyway), and
+    anchored attempts at the few digit runs cost a fraction of scanning every position.
+    """
+    end = 0
+    for start in starts:
+        if start < end:
+            continue
+        match = regex.match(text, start)
+        if match is not None:
+            end = match.end()
+            yield match
+
+
 def _mentions_raw(text: str) -> list[Mention]:
     found: list[Mention] = []
-    for matches in (_RANGE.finditer(text), _month_first(text), _DAY_MONTH.finditer(text)):
+    starts = [run.start() for run in _DIGITS.finditer(text) if _starts_clean(text, run.start(), ".")]
+    if not starts and not _YEAR_RE.search(text):
+        return found  # no day can start anywhere, and no year for "March 7, 2024"
+    day_first = (_day_first(_RANGE, text, starts), _month_first(text), _day_first(_DAY_MONTH, text, starts))
+    for matches in day_first:
         for m in matches:
             if m.re is not _MONTH_DAY and not _starts_clean(text, m.start(), "."):
                 continue

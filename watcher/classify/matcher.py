@@ -25,6 +25,7 @@ import itertools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 _SEPARATOR = " "
 _SEPARATOR_RE = r"[\s\-‐‑–/]+"
@@ -57,6 +58,7 @@ class Hit:
     text: str
 
 
+@lru_cache(maxsize=8192)  # evidence normalises every hit; the same few terms recur in every item
 def normalise(text: str) -> str:
     """The canonical form of a matched string or term: lower case, one space between words."""
     return _NORMALISE_RE.sub(_SEPARATOR, text.lower().replace("’", "'")).strip()
@@ -157,9 +159,9 @@ class _Side:
                 node.end = True
         if not root.children:
             return
-        # No leading lookbehind: a pattern that starts with a branch of literals lets ``re`` skip
-        # straight to possible first characters; the word boundary before is checked in ``scan``.
-        self.regex = re.compile(_emit(root) + r"(?!\w)")
+        # The leading lookbehind lets ``re`` enter the trie only at word starts; almost every letter
+        # is some term's first character, so without it every position was tried (2.5x slower).
+        self.regex = re.compile(r"(?<!\w)" + _emit(root) + r"(?!\w)")
 
     def entries(self, matched: str) -> tuple[Entry, ...]:
         found = self._cache.get(matched)
@@ -184,8 +186,6 @@ class _Side:
         hits = []
         for match in self.regex.finditer(text):
             start = match.start()
-            if start and (text[start - 1].isalnum() or text[start - 1] == "_"):
-                continue  # inside a word
             matched = match.group()
             entries = self.entries(matched)
             if entries:
