@@ -19,6 +19,7 @@ from watcher.fetch.errors import ParseError
 from watcher.fetch.result import Validators
 from watcher.sources.base import Collected, Fetcher, fetch_and_parse
 from watcher.sources.config import RssOptions, SourceConfig
+from watcher.sources.rss_fast import fast_entries
 
 _JUNK_SCAN_BYTES = 64 * 1024  # how far we look for a late ``<?xml`` before giving up
 _DOCTYPE_RE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
@@ -46,6 +47,27 @@ def parse_feed(
     if _DOCTYPE_RE.search(head) and _ENTITY_RE.search(head):
         raise ParseError("feed declares XML entities in a DOCTYPE: refused (entity expansion / XXE risk)")
     body, content_type = _utf8_labelled_latin(body, content_type, warnings)
+    fast = fast_entries(body, base_url=base_url, content_type=content_type or "application/xml")
+    if fast is None:
+        fast = _feedparser_entries(body, base_url=base_url, content_type=content_type, warnings=warnings)
+    entries, channel_language = fast
+    options = source.options if isinstance(source.options, RssOptions) else RssOptions()
+    entries = entries[: options.max_items] if options.max_items else entries
+    feed_language = _language(channel_language) or source.language
+    drafts = []
+    for position, entry in enumerate(entries, start=1):
+        draft = _draft(entry, source=source, options=options, language=feed_language)
+        if draft is None:
+            warnings.append(f"entry #{position} has neither link nor id: skipped")
+        elif options.include_closed or not _marked_closed(draft.html or draft.text, options.closed_markers):
+            drafts.append(draft)
+    return drafts, warnings
+
+
+def _feedparser_entries(
+    body: bytes, *, base_url: str, content_type: str, warnings: list[str]
+) -> tuple[list[Any], str | None]:
+    """Entries and channel language from feedparser, which reads what the fast path declines."""
     # Unknown content type: say XML, or feedparser flags every body as "no Content-type specified".
     headers = {"content-location": base_url, "content-type": content_type or "application/xml"}
     # Our own sanitizer cleans and resolves links later (against the item URL); feedparser doing it
@@ -59,17 +81,7 @@ def parse_feed(
     _check_is_feed(parsed, body=body, content_type=content_type)
     if parsed.get("bozo"):
         warnings.append(_bozo_warning(parsed))
-    options = source.options if isinstance(source.options, RssOptions) else RssOptions()
-    entries = parsed.entries[: options.max_items] if options.max_items else parsed.entries
-    feed_language = _language(parsed.feed.get("language")) or source.language
-    drafts = []
-    for position, entry in enumerate(entries, start=1):
-        draft = _draft(entry, source=source, options=options, language=feed_language)
-        if draft is None:
-            warnings.append(f"entry #{position} has neither link nor id: skipped")
-        elif options.include_closed or not _marked_closed(draft.html or draft.text, options.closed_markers):
-            drafts.append(draft)
-    return drafts, warnings
+    return list(parsed.entries), parsed.feed.get("language")
 
 
 _TAG_RE = re.compile(r"<[^>]*>")
