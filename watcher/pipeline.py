@@ -1,8 +1,9 @@
 """One polling round: fetch → adapter → normalise → classify → store, source by source.
 
 A source that fails records its error in its health row and the round carries on; nothing a
-source sends can stop the others or the process. Database writes happen in a worker thread so
-slow storage never stalls the fetches in flight.
+source sends can stop the others or the process. In a small round, classification and database
+writes happen in worker threads so slow storage never stalls the fetches in flight; big rounds
+are split into chunks that pool processes poll end to end (``watcher.pipeline_pool``).
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ import logging
 import random
 import traceback
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
@@ -30,8 +30,7 @@ from watcher.fetch.backoff import next_poll_delay_s
 from watcher.fetch.client import Fetcher
 from watcher.models import SourceState
 from watcher.normalize import NormalizedItem, normalize
-from watcher.offload import cpu_executor
-from watcher.pipeline_pool import discard_pool, prepare_in_worker, shared_pool
+from watcher.pipeline_pool import poll_in_pool, shared_pool
 from watcher.settings import Settings, get_settings
 from watcher.sources.base import Collected, adapter_for
 from watcher.sources.config import SourceConfig, load_sources
@@ -42,6 +41,8 @@ log = logging.getLogger(__name__)
 BRUSSELS = ZoneInfo("Europe/Brussels")
 
 ProgressCallback = Callable[["SourceOutcome"], None]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass(slots=True)
@@ -144,12 +145,17 @@ class RoundRunner:
         settings: Settings,
         engine: Engine,
         classifier: Classifier,
-        executor: ProcessPoolExecutor | None = None,
+        inline: bool = False,
+        publish: Callable[[StoreReport], None] = publish_events,
     ) -> None:
+        """``inline`` runs CPU and database work on the event loop's thread (a pool worker has no
+        other work to keep responsive, and threads would only fight over the GIL); ``publish``
+        receives each committed batch's events."""
         self.settings = settings
         self.engine = engine
         self.classifier = classifier
-        self.executor = executor
+        self.inline = inline
+        self.publish = publish
         # SQLite allows one writer: serialise our writes instead of fighting over the lock.
         self._write_lock = asyncio.Lock()
         self._health: list[_HealthUpdate] = []
@@ -158,7 +164,7 @@ class RoundRunner:
         self, sources: Sequence[SourceConfig], *, progress: ProgressCallback | None = None
     ) -> RoundReport:
         report = RoundReport()
-        states = await asyncio.to_thread(self._load_states, [source.id for source in sources])
+        states = await self._blocking(self._load_states, [source.id for source in sources])
         async with Fetcher(self.settings) as fetcher:
 
             async def one(source: SourceConfig) -> None:
@@ -168,8 +174,7 @@ class RoundRunner:
                     progress(outcome)
 
             try:
-                with cpu_executor(self.executor):  # adapters parse in the pool too
-                    await asyncio.gather(*(one(source) for source in sources))
+                await asyncio.gather(*(one(source) for source in sources))
             finally:
                 await self._flush_health()
         order = {source.id: index for index, source in enumerate(sources)}
@@ -191,10 +196,10 @@ class RoundRunner:
             outcome.not_modified = collected.not_modified
             outcome.warnings = list(collected.warnings)
             outcome.seen = len(collected.drafts)
-            pairs, warnings = await self._prepare(collected.drafts, source.kind)
+            pairs, warnings = await self._blocking(prepare, self.classifier, collected.drafts, source.kind)
             outcome.warnings += warnings
             async with self._write_lock:
-                stored = await asyncio.to_thread(self._store, source.id, pairs)
+                stored = await self._blocking(self._store, source.id, pairs)
             outcome.new, outcome.updated, outcome.unchanged = stored.new, stored.updated, stored.unchanged
             outcome.ok = True
         except HTTPStatusError as error:
@@ -220,21 +225,10 @@ class RoundRunner:
         batch, self._health = self._health, []
         if batch:
             async with self._write_lock:
-                await asyncio.to_thread(self._record_health, batch)
+                await self._blocking(self._record_health, batch)
 
-    async def _prepare(self, drafts: list[ItemDraft], default_kind: str | None) -> Prepared:
-        """CPU-heavy work, in the process pool when the round has one, else off the event loop."""
-        if not drafts:
-            return [], []
-        if self.executor is not None:
-            loop = asyncio.get_running_loop()
-            try:
-                return await loop.run_in_executor(self.executor, prepare_in_worker, drafts, default_kind)
-            except BrokenProcessPool:
-                log.warning("the process pool broke; the rest of this round runs in-process")
-                self.executor = None
-                discard_pool()
-        return await asyncio.to_thread(prepare, self.classifier, drafts, default_kind)
+    async def _blocking(self, func: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return func(*args, **kwargs) if self.inline else await asyncio.to_thread(func, *args, **kwargs)
 
     def _store(self, source_id: str, pairs: list[tuple[NormalizedItem, Classification]]) -> StoreReport:
         if not pairs:
@@ -242,7 +236,7 @@ class RoundRunner:
         with Session(self.engine, expire_on_commit=False) as session:
             report = store_items(session, source_id=source_id, items=pairs)
             session.commit()
-        publish_events(report)
+        self.publish(report)
         return report
 
     def _record_health(self, batch: list[_HealthUpdate]) -> None:
@@ -309,13 +303,24 @@ async def poll_sources(
     """Poll the given sources (default: every enabled one) once."""
     settings = settings or get_settings()
     sources = select_sources(load_sources(settings.sources), source_ids)
-    runner = RoundRunner(
+    pool = shared_pool(settings) if len(sources) >= settings.pipeline_process_min_sources else None
+
+    def in_process() -> RoundRunner:
+        engine = get_engine(settings.resolved_database_url())
+        return RoundRunner(settings=settings, engine=engine, classifier=Classifier.from_settings(settings))
+
+    if pool is None:
+        return await in_process().run(sources, progress=progress)
+    report = await poll_in_pool(
+        sources,
         settings=settings,
-        engine=get_engine(settings.resolved_database_url()),
-        classifier=Classifier.from_settings(settings),
-        executor=shared_pool(settings) if len(sources) >= settings.pipeline_process_min_sources else None,
+        pool=pool,
+        progress=progress,
+        in_process=lambda chunk: in_process().run(chunk),
     )
-    return await runner.run(sources, progress=progress)
+    order = {source.id: index for index, source in enumerate(sources)}
+    report.outcomes.sort(key=lambda outcome: order[outcome.source_id])
+    return report
 
 
 def poll_sources_sync(

@@ -1,64 +1,174 @@
-"""A process pool for the CPU-bound half of a round (normalise + classify).
+"""Big rounds in a process pool: each task polls a chunk of sources end to end in one worker.
 
-Parsing HTML to text and matching vocabularies is pure CPU; in one process it caps a round at one
-core. Big rounds (the first poll of many sources, the benchmark) hand drafts to worker processes
-that each load the classifier once. The pool uses the ``spawn`` start method: `watcher run` has
-web and scheduler threads, and forking a threaded process can copy a held lock into the child.
+A first poll of hundreds of feeds is CPU work (parse, normalise, classify, store), and one Python
+process uses one core. Handing only the CPU steps to workers left the parent fetching, storing and
+pickling every body and item twice, and it became the bottleneck. Here a worker fetches, parses,
+classifies and stores its chunk itself, with no threads (no GIL contention), and sends back only
+the outcomes and the store events, which the parent publishes so in-process subscribers still see
+every item. Workers write to the same database: SQLite serialises their short transactions
+(busy timeout), PostgreSQL takes them concurrently.
+
+The pool uses the ``spawn`` start method: `watcher run` has web and scheduler threads, and forking
+a threaded process can copy a held lock into the child. A worker killed mid-chunk (say, by the OOM
+killer) costs speed, not items: its chunk is polled again in-process, and storing is idempotent.
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import logging
+import math
 import multiprocessing
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from watcher.settings import Settings
+from watcher import events
+from watcher.events import Event
+from watcher.settings import Settings, install_settings
 
 if TYPE_CHECKING:
     from watcher.classify import Classifier
-    from watcher.drafts import ItemDraft
-    from watcher.pipeline import Prepared
+    from watcher.pipeline import ProgressCallback, RoundReport, SourceOutcome
+    from watcher.sources.config import SourceConfig
+
+log = logging.getLogger(__name__)
 
 _worker_classifier: Classifier | None = None
 _pool: ProcessPoolExecutor | None = None
+_pool_settings: str | None = None
+
+
+@dataclass(slots=True)
+class ChunkResult:
+    """What a worker sends back for one chunk: outcomes for the summary, events to publish."""
+
+    outcomes: list[SourceOutcome] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
 
 
 def _init_worker(settings_json: str) -> None:
     global _worker_classifier
     from watcher.classify import Classifier
 
-    _worker_classifier = Classifier.from_settings(Settings.model_validate_json(settings_json))
+    settings = Settings.model_validate_json(settings_json)
+    install_settings(settings)
+    _worker_classifier = Classifier.from_settings(settings)
 
 
-def prepare_in_worker(drafts: Sequence[ItemDraft], default_kind: str | None) -> Prepared:
-    """Runs in a pool process: the same `prepare` as in-process, with the worker's classifier."""
-    from watcher.pipeline import prepare
+def worker_settings(settings: Settings) -> Settings:
+    """The parent's settings with fetch limits shared out, so N workers stay as polite as one."""
+    share = max(1, settings.pipeline_processes)
+    return settings.model_copy(
+        update={
+            "fetch_concurrency": max(1, math.ceil(settings.fetch_concurrency / share)),
+            "fetch_per_host_concurrency": max(1, math.ceil(settings.fetch_per_host_concurrency / share)),
+        }
+    )
+
+
+def poll_chunk_in_worker(sources: Sequence[SourceConfig]) -> ChunkResult:
+    """Runs in a pool process: one round over ``sources``, CPU work inline, events collected."""
+    from watcher.db import get_engine
+    from watcher.pipeline import RoundRunner
+    from watcher.settings import get_settings
 
     assert _worker_classifier is not None, "pool worker used before its initializer ran"
-    return prepare(_worker_classifier, drafts, default_kind)
+    settings = get_settings()
+    result = ChunkResult()
+    runner = RoundRunner(
+        settings=settings,
+        engine=get_engine(settings.resolved_database_url()),
+        classifier=_worker_classifier,
+        inline=True,
+        publish=lambda report: result.events.extend(report.events),
+    )
+    result.outcomes = asyncio.run(runner.run(sources)).outcomes
+    return result
+
+
+def chunks(sources: Sequence[SourceConfig], size: int) -> list[list[SourceConfig]]:
+    return [list(sources[start : start + size]) for start in range(0, len(sources), size)]
+
+
+async def poll_in_pool(
+    sources: Sequence[SourceConfig],
+    *,
+    settings: Settings,
+    pool: ProcessPoolExecutor,
+    progress: ProgressCallback | None,
+    in_process: Callable[[list[SourceConfig]], Awaitable[RoundReport]],
+) -> RoundReport:
+    """Poll ``sources`` chunk by chunk in ``pool``; a chunk whose worker died is polled in-process."""
+    from watcher.pipeline import RoundReport
+
+    pending: dict[asyncio.Future[ChunkResult], list[SourceConfig]] = {
+        asyncio.wrap_future(_submit(pool, chunk)): chunk
+        for chunk in chunks(sources, settings.pipeline_chunk_sources)
+    }
+    report = RoundReport()
+    while pending:
+        done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        for future in done:
+            chunk = pending.pop(future)
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                log.warning("a pool worker died; %d source(s) are polled in-process", len(chunk))
+                discard_pool()
+                result = ChunkResult(outcomes=(await in_process(chunk)).outcomes)
+            for event in result.events:  # stored and committed by the worker: safe to announce
+                events.publish(event)
+            for outcome in result.outcomes:
+                report.outcomes.append(outcome)
+                if progress:
+                    progress(outcome)
+    return report
+
+
+def _submit(pool: ProcessPoolExecutor, chunk: list[SourceConfig]) -> Future[ChunkResult]:
+    try:
+        return pool.submit(poll_chunk_in_worker, chunk)
+    except BrokenProcessPool:
+        failed: Future[ChunkResult] = Future()
+        failed.set_exception(BrokenProcessPool("the pool broke before this chunk was sent"))
+        return failed
 
 
 def discard_pool() -> None:
     """Forget a broken pool (a worker was killed, e.g. by the OOM killer); the next round makes one."""
-    global _pool
+    global _pool, _pool_settings
     if _pool is not None:
         _pool.shutdown(wait=False, cancel_futures=True)
-        _pool = None
+        _pool, _pool_settings = None, None
 
 
 def shared_pool(settings: Settings) -> ProcessPoolExecutor | None:
-    """The process-wide pool (created on first use), or None when settings keep work in-process."""
-    global _pool
+    """The process-wide pool for these settings (created on first use), or None to stay in-process.
+
+    Workers hold the settings they were started with, so different settings get a new pool.
+    """
+    global _pool, _pool_settings
     if settings.pipeline_processes <= 0:
         return None
+    wanted = worker_settings(settings).model_dump_json()
+    if _pool is not None and _pool_settings != wanted:
+        discard_pool()
     if _pool is None:
         _pool = ProcessPoolExecutor(
             max_workers=settings.pipeline_processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
-            initargs=(settings.model_dump_json(),),
+            initargs=(wanted,),
         )
-        atexit.register(_pool.shutdown, cancel_futures=True)
+        _pool_settings = wanted
     return _pool
+
+
+@atexit.register
+def _shutdown_at_exit() -> None:
+    if _pool is not None:
+        _pool.shutdown(cancel_futures=True)

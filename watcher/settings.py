@@ -98,10 +98,13 @@ class Settings(BaseSettings):
     outbox_drain_s: float = Field(30.0, description="How often the outbox is drained.")
     poll_on_start: bool = Field(True, description="`watcher run` polls due sources as soon as it starts.")
     pipeline_processes: int = Field(
-        2, description="Processes that normalise and classify during big rounds; 0 keeps it in-process."
+        2, description="Processes that poll, classify and store during big rounds; 0 keeps it in-process."
     )
     pipeline_process_min_sources: int = Field(
         20, description="Rounds with fewer sources than this stay in-process (no pool start-up cost)."
+    )
+    pipeline_chunk_sources: int = Field(
+        25, ge=1, description="Sources a pool process polls end to end per task during big rounds."
     )
 
     # --- classification ----------------------------------------------------------------------
@@ -200,7 +203,17 @@ class Settings(BaseSettings):
         return self.data_dir / "outbox"
 
 
+_installed: Settings | None = None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings; tests call ``get_settings.cache_clear()`` after changing env."""
-    return Settings()
+    return _installed or Settings()
+
+
+def install_settings(settings: Settings) -> None:
+    """Make ``settings`` this process's settings: a pool worker runs with its parent's, not its env's."""
+    global _installed
+    _installed = settings
+    get_settings.cache_clear()

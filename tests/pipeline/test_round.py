@@ -140,6 +140,29 @@ def test_process_pool_path_stores_the_same_items(
     assert kinds <= {"call", "event", "news"} and kinds
 
 
+def test_pool_workers_items_are_announced_in_the_parent(
+    engine: Engine, round_sources: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers store their chunks; the events must still reach this process's subscribers."""
+    from watcher import events
+
+    monkeypatch.setenv("WATCHER_PIPELINE_PROCESS_MIN_SOURCES", "1")
+    monkeypatch.setenv("WATCHER_PIPELINE_PROCESSES", "2")
+    monkeypatch.setenv("WATCHER_PIPELINE_CHUNK_SOURCES", "1")
+    get_settings.cache_clear()
+    seen: list[events.Event] = []
+    unsubscribe = events.subscribe(seen.append)
+    try:
+        report = poll_sources_sync(source_ids=["piemonte", "gone", "empty"])
+    finally:
+        unsubscribe()
+    assert [outcome.source_id for outcome in report.outcomes] == ["piemonte", "gone", "empty"]
+    stored = [event for event in seen if isinstance(event, events.ItemStored)]
+    assert len(stored) == 10 and all(event.item.id for event in stored)
+    with Session(engine) as session:
+        assert session.exec(select(func.count()).select_from(Item)).one() == 10
+
+
 def test_a_killed_pool_worker_costs_speed_not_items(
     engine: Engine, round_sources: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

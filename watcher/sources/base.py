@@ -44,15 +44,13 @@ async def fetch_and_parse(
 ) -> Collected:
     """One conditional GET of ``source.url`` and, unless it answered 304, ``parse`` of the body.
 
-    The parse runs through ``run_cpu``: in a big round's process pool, else inline.
+    The parse runs inline: big rounds already spread sources over pool processes.
     """
-    from watcher.offload import run_cpu
-
     result = await fetcher.get(source.url, validators=validators)
     if result.not_modified:
         return Collected(drafts=[], not_modified=True, validators=result.validators)
-    drafts, warnings = await run_cpu(
-        parse, result.body, source=source, base_url=result.url, content_type=result.content_type
+    drafts, warnings = parse(
+        result.body, source=source, base_url=result.url, content_type=result.content_type
     )
     return Collected(drafts=drafts, validators=result.validators, warnings=warnings)
 
