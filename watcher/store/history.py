@@ -5,30 +5,30 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from watcher.models import ItemEvent
-
 DeadlineChange = Literal["extended", "brought_forward", "set", "removed", "unchanged"]
+
+
+def _row(item_id: int, kind: str, at: datetime, old: str | None, new: str | None) -> dict[str, Any]:
+    return {"item_id": item_id, "kind": kind, "at": at, "old_value": old, "new_value": new}
 
 
 def history_events(
     *, item_id: int, new: bool, title: str, changes: dict[str, tuple[Any, Any]], at: datetime
-) -> list[ItemEvent]:
-    """``created`` for a new item; ``deadline_changed`` / ``title_changed`` for meaningful updates."""
+) -> list[dict[str, Any]]:
+    """``item_event`` rows: ``created`` for a new item; ``deadline_changed`` / ``title_changed``.
+
+    Plain column values, inserted with one Core statement: a validated model per row cost more
+    than the insert.
+    """
     if new:
-        return [ItemEvent(item_id=item_id, kind="created", new_value=title, at=at)]
-    found: list[ItemEvent] = []
+        return [_row(item_id, "created", at, None, title)]
+    found: list[dict[str, Any]] = []
     if "deadline" in changes:
         old, current = changes["deadline"]
-        found.append(
-            ItemEvent(
-                item_id=item_id, kind="deadline_changed", at=at, old_value=_iso(old), new_value=_iso(current)
-            )
-        )
+        found.append(_row(item_id, "deadline_changed", at, _iso(old), _iso(current)))
     if "title" in changes:
         old, current = changes["title"]
-        found.append(
-            ItemEvent(item_id=item_id, kind="title_changed", old_value=old, new_value=current, at=at)
-        )
+        found.append(_row(item_id, "title_changed", at, old, current))
     return found
 
 

@@ -1,6 +1,6 @@
 """Finding the stored row an incoming item is: by guid, else canonical URL, else portal identifier.
 
-One query per key kind per batch (``IN (...)``), never one per item. URL and identifier are only
+One query per batch (guid, URL or identifier ``IN (...)``), never one per item. URL and identifier are only
 trusted when they identify one item in the batch: some feeds give every entry the same landing-page
 link, and merging those would silently lose items.
 """
@@ -8,11 +8,10 @@ link, and merging those would silently lose items.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, or_
 from sqlmodel import Session, col, select
 
 from watcher.models import Correction, Item
@@ -21,18 +20,22 @@ from watcher.normalize import NormalizedItem
 IN_CHUNK = 500  # bound parameters per IN (...): well under every backend's limit
 
 
-def _chunks(values: list[str]) -> Iterable[list[str]]:
-    for start in range(0, len(values), IN_CHUNK):
-        yield values[start : start + IN_CHUNK]
-
-
-def _rows_where(session: Session, *, source_id: str, column: Any, values: Iterable[str]) -> list[Item]:
-    wanted = sorted(set(values))
-    rows: list[Item] = []
-    for chunk in _chunks(wanted):
-        condition: ColumnElement[bool] = col(column).in_(chunk)
-        rows.extend(session.exec(select(Item).where(Item.source_id == source_id, condition)).all())
-    return rows
+def _candidates(session: Session, *, source_id: str, items: Sequence[NormalizedItem]) -> list[Item]:
+    """Rows of ``source_id`` sharing a guid, URL or identifier with an item of the batch."""
+    rows: dict[int | None, Item] = {}
+    step = IN_CHUNK // 3  # three IN lists per query
+    for start in range(0, len(items), step):
+        chunk = items[start : start + step]
+        keys: list[ColumnElement[bool]] = [
+            col(Item.guid).in_(sorted({item.guid for item in chunk})),
+            col(Item.url).in_(sorted({item.url for item in chunk})),
+        ]
+        identifiers = sorted({item.identifier for item in chunk if item.identifier})
+        if identifiers:
+            keys.append(col(Item.identifier).in_(identifiers))
+        statement = select(Item).where(Item.source_id == source_id, or_(*keys))
+        rows.update((row.id, row) for row in session.exec(statement).all())
+    return list(rows.values())
 
 
 def _is_site_root(url: str) -> bool:
@@ -43,13 +46,10 @@ class ExistingRows:
     """Stored rows of one source that the batch may refer to, indexed by each match key."""
 
     def __init__(self, session: Session, *, source_id: str, items: Sequence[NormalizedItem]) -> None:
-        self.by_guid = {
-            row.guid: row
-            for row in _rows_where(
-                session, source_id=source_id, column=Item.guid, values=(item.guid for item in items)
-            )
-        }
+        # One query for every key kind: the URL and identifier matches are picked from it below.
+        candidates = _candidates(session, source_id=source_id, items=items)
         batch_guids = {item.guid for item in items}
+        self.by_guid = {row.guid: row for row in candidates if row.guid in batch_guids}
         url_counts = Counter(item.url for item in items)
         id_counts = Counter(item.identifier for item in items if item.identifier)
         unmatched = [item for item in items if item.guid not in self.by_guid]
@@ -60,34 +60,18 @@ class ExistingRows:
             item.identifier for item in unmatched if item.identifier and id_counts[item.identifier] == 1
         }
         # A row whose own guid is in this batch belongs to that item; never hand it to another one.
-        self.by_url = self._index(
-            session,
-            source_id=source_id,
-            column=Item.url,
-            values=self._urls,
-            batch_guids=batch_guids,
-            attr="url",
-        )
-        self.by_identifier = self._index(
-            session,
-            source_id=source_id,
-            column=Item.identifier,
-            values=self._identifiers,
-            batch_guids=batch_guids,
-            attr="identifier",
-        )
+        others = [row for row in candidates if row.guid not in batch_guids]
+        self.by_url = self._index(others, values=self._urls, attr="url")
+        self.by_identifier = self._index(others, values=self._identifiers, attr="identifier")
 
     @staticmethod
-    def _index(
-        session: Session, *, source_id: str, column: Any, values: set[str], batch_guids: set[str], attr: str
-    ) -> dict[str, Item]:
+    def _index(rows: list[Item], *, values: set[str], attr: str) -> dict[str, Item]:
         """Rows matching exactly one stored row by ``attr``; ambiguous keys match nothing."""
-        if not values:
-            return {}
         found: dict[str, list[Item]] = {}
-        for row in _rows_where(session, source_id=source_id, column=column, values=values):
-            if row.guid not in batch_guids:
-                found.setdefault(getattr(row, attr), []).append(row)
+        for row in rows:
+            key = getattr(row, attr)
+            if key in values:
+                found.setdefault(key, []).append(row)
         return {key: rows[0] for key, rows in found.items() if len(rows) == 1}
 
     def find(self, item: NormalizedItem) -> Item | None:

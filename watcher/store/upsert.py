@@ -30,26 +30,34 @@ from watcher.store.values import Diff, apply_corrections, apply_values, as_utc, 
 
 @dataclass(slots=True)
 class _Outcome:
-    """What happened to one row of the batch (several batch entries may share one outcome)."""
+    """What happened to one row of the batch (several batch entries may share one outcome).
 
-    row: Item
+    A new item has no ``row`` until ``_insert_all`` inserted it.
+    """
+
+    row: Item | None
     values: dict[str, Any]
     new: bool
     diff: Diff = field(default_factory=Diff)
 
+    @property
+    def item(self) -> Item:
+        assert self.row is not None, "new rows exist once _insert_all ran"
+        return self.row
+
 
 def _update(outcome: _Outcome, values: dict[str, Any], *, now: datetime) -> None:
-    if outcome.new and outcome.row.id is None:  # a value holder not inserted yet: the later copy wins
-        outcome.row, outcome.values = _new_row(values, now=now), values
+    if outcome.row is None:  # not inserted yet: the later copy wins
+        outcome.values = values
         return
-    diff = apply_values(outcome.row, values)
+    diff = apply_values(outcome.item, values)
     for name, change in diff.meaningful.items():
         first_old = outcome.diff.meaningful.get(name, change)[0]
         outcome.diff.meaningful[name] = (first_old, change[1])
     outcome.diff.quiet.extend(diff.quiet)
     outcome.values = values
     if diff.meaningful and not outcome.new:
-        outcome.row.updated_at = now
+        outcome.item.updated_at = now
 
 
 def _open_real_transaction(session: Session) -> None:
@@ -73,14 +81,21 @@ _ITEM_COLUMNS = tuple(
 )
 
 
-def _new_row(values: dict[str, Any], *, now: datetime) -> Item:
-    """A value holder for a new item, built without validation: ``values`` come from ``row_values``.
+_DEFAULTS = {
+    name: field_info.get_default(call_default_factory=True)
+    for name, field_info in Item.model_fields.items()
+    if name in _ITEM_COLUMNS
+}
 
-    It is inserted with one Core statement (see ``_insert_all``) and never joins the session, so
-    it needs neither validation nor ORM instrumentation: both cost more than the insert itself.
-    Being uninstrumented, it is never assigned to: a changed copy replaces it.
+
+def _new_row(values: dict[str, Any], *, now: datetime) -> dict[str, Any]:
+    """Every column of a new item: ``values`` from ``row_values`` over the model's defaults.
+
+    It is inserted with one Core statement (see ``_insert_all``) and only then becomes an ``Item``,
+    built without validation or ORM instrumentation (it never joins the session): both cost more
+    than the insert itself.
     """
-    return Item.model_construct(**values, first_seen_at=now, updated_at=now)
+    return {**_DEFAULTS, **values, "first_seen_at": now, "updated_at": now}
 
 
 def _insert_all(session: Session, pending: list[_Outcome], *, now: datetime) -> None:
@@ -88,19 +103,21 @@ def _insert_all(session: Session, pending: list[_Outcome], *, now: datetime) -> 
     if not pending:
         return
     _open_real_transaction(session)
-    rows = [{name: getattr(outcome.row, name) for name in _ITEM_COLUMNS} for outcome in pending]
+    rows = [_new_row(outcome.values, now=now) for outcome in pending]
     try:
         with session.begin_nested():
             # The table, not the entity: an entity insert goes through the ORM's bulk machinery.
-            statement = insert(ITEM_TABLE).returning(ITEM_TABLE.c.id, sort_by_parameter_order=True)
-            ids = session.execute(statement, rows).scalars().all()
-        for outcome, item_id, values in zip(pending, ids, rows, strict=True):
-            outcome.row = Item.model_construct(id=item_id, **values)
+            # Ids come back matched by guid (unique in the batch's source), not by parameter order:
+            # asking for that order makes SQLite run one INSERT per row instead of a few batches.
+            statement = insert(ITEM_TABLE).returning(ITEM_TABLE.c.guid, ITEM_TABLE.c.id)
+            ids: dict[str, int] = {guid: item_id for guid, item_id in session.execute(statement, rows)}
+        for outcome, values in zip(pending, rows, strict=True):
+            outcome.row = Item.model_construct(id=ids[values["guid"]], **values)
         return
     except IntegrityError:
         pass  # another writer stored one of these guids since we looked; sort it out row by row
     for outcome in pending:
-        outcome.row = Item(**outcome.values, first_seen_at=now, updated_at=now)
+        outcome.row = Item(**_new_row(outcome.values, now=now))
         try:
             with session.begin_nested():
                 session.add(outcome.row)
@@ -126,33 +143,32 @@ def _snapshot(row: Item, *, new: bool) -> Item:
 
 def _report(outcomes: list[_Outcome], order: list[int], *, now: datetime, session: Session) -> StoreReport:
     report = StoreReport()
-    history: list[ItemEvent] = []
+    history: list[dict[str, Any]] = []
     for outcome in outcomes:
-        item_id = outcome.row.id
+        item_id = outcome.item.id
         assert item_id is not None  # flushed by _insert_all
         history.extend(
             history_events(
                 item_id=item_id,
                 new=outcome.new,
-                title=outcome.row.title,
+                title=outcome.item.title,
                 changes=outcome.diff.meaningful,
                 at=now,
             )
         )
         if outcome.new:
             report.new += 1
-            report.events.append(ItemStored(item=_snapshot(outcome.row, new=True)))
+            report.events.append(ItemStored(item=_snapshot(outcome.item, new=True)))
         elif outcome.diff.meaningful:
             report.updated += 1
             report.events.append(
-                ItemUpdated(item=_snapshot(outcome.row, new=False), changes=dict(outcome.diff.meaningful))
+                ItemUpdated(item=_snapshot(outcome.item, new=False), changes=dict(outcome.diff.meaningful))
             )
     report.unchanged = len(order) - report.new - report.updated
-    ids = (outcomes[index].row.id for index in order)
+    ids = (outcomes[index].item.id for index in order)
     report.item_ids = list(dict.fromkeys(item_id for item_id in ids if item_id is not None))
     if history:  # one Core statement: these rows are written once and never read back here
-        rows = [event.model_dump(exclude={"id"}) for event in history]
-        session.execute(insert(ItemEvent.__table__), rows)  # type: ignore[attr-defined]
+        session.execute(insert(ItemEvent.__table__), history)  # type: ignore[attr-defined]
     session.flush()
     return report
 
@@ -186,17 +202,20 @@ def store_items(
         correction = corrections.get(row.id) if row is not None and row.id is not None else None
         apply_corrections(values, row=row, correction=correction)
         if index is None:
-            outcome = _Outcome(row=row or _new_row(values, now=now), values=values, new=row is None)
-            if row is not None:
+            if row is None:
+                outcome = _Outcome(row=None, values=values, new=True)
+            else:
+                outcome = _Outcome(row=row, values=values, new=False)
                 _update(outcome, values, now=now)
             outcomes.append(outcome)
             index = len(outcomes) - 1
-            by_row[id(outcome.row)] = index
+            if row is not None:
+                by_row[id(row)] = index
         else:  # the same item twice in one batch: the later copy wins, counted as unchanged
             _update(outcomes[index], values, now=now)
         by_guid[item.guid] = index
         order.append(index)
     _insert_all(session, [outcome for outcome in outcomes if outcome.new], now=now)
-    relink = [o.row for o in outcomes if o.new or "story_key" in o.diff.quiet]
+    relink = [o.item for o in outcomes if o.new or "story_key" in o.diff.quiet]
     link_stories(session, relink)
     return _report(outcomes, order, now=now, session=session)
