@@ -52,7 +52,8 @@ class Item(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    source_id: str = Field(index=True, max_length=100)
+    # No index of its own: uq_item_source_guid starts with source_id (every index costs each insert).
+    source_id: str = Field(max_length=100)
     guid: str = Field(max_length=1000, description="The source's own id for the item (or its URL).")
     identifier: str | None = Field(
         default=None, index=True, max_length=300, description="Portal topic/call identifier."
@@ -67,7 +68,7 @@ class Item(SQLModel, table=True):
     published_at: datetime | None = None
     first_seen_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow, index=True)
-    fingerprint: str = Field(index=True, max_length=64, description="Hash of normalised title + text.")
+    fingerprint: str = Field(max_length=64, description="Hash of normalised title + text (never searched).")
     story_key: str | None = Field(
         default=None, index=True, max_length=300, description="Key that links mirrors of one story."
     )
@@ -75,7 +76,7 @@ class Item(SQLModel, table=True):
         default=None, index=True, description="Item id of the story's primary; None when this is it."
     )
 
-    kind: str = Field(default="news", max_length=10, index=True)
+    kind: str = Field(default="news", max_length=10)  # ix_item_kind_published serves kind alone too
     ecosystems: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     scores: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     why: dict[str, list[str]] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
