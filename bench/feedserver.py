@@ -10,8 +10,11 @@ sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from feedgen import feed_xml
 
 
-def serve(host: str, port: int, items: int) -> None:
+def serve(host: str, port: int, items: int, warm: list[int]) -> None:
     cache: dict[int, tuple[bytes, str]] = {}
+    for index in warm:  # generated before "ready": the clients are timed, not the feed generator
+        body = feed_xml(index, items, base=f"http://{host}:{port}")
+        cache[index] = (body, '"' + hashlib.md5(body).hexdigest() + '"')
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -52,4 +55,5 @@ def serve(host: str, port: int, items: int) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
+    first, count, step = (int(value) for value in sys.argv[4:7]) if len(sys.argv) > 4 else (0, 0, 1)
+    serve(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), list(range(first, count, step)))

@@ -34,13 +34,15 @@ def free_port(host: str) -> int:
         return int(sock.getsockname()[1])
 
 
-def start_servers(hosts: int, items: int) -> tuple[list[subprocess.Popen[bytes]], list[str]]:
+def start_servers(hosts: int, items: int, feeds: int = 0) -> tuple[list[subprocess.Popen[bytes]], list[str]]:
+    """Feed servers; feed i lives on host i % hosts and is generated before the server says ready."""
     processes, bases = [], []
     for number in range(1, hosts + 1):
         host = f"127.0.0.{number}"
         port = free_port(host)
+        warm = [str(number - 1), str(feeds), str(hosts)]
         process = subprocess.Popen(
-            [sys.executable, str(BENCH_DIR / "feedserver.py"), host, str(port), str(items)],
+            [sys.executable, str(BENCH_DIR / "feedserver.py"), host, str(port), str(items), *warm],
             stdout=subprocess.PIPE,
         )
         assert process.stdout is not None
@@ -109,7 +111,7 @@ def main() -> None:
     parser.add_argument("--skip-rss2email", action="store_true")
     args = parser.parse_args()
 
-    servers, bases = start_servers(args.hosts, args.items)
+    servers, bases = start_servers(args.hosts, args.items, args.feeds)
     try:
         urls = [f"{bases[index % len(bases)]}/feed/{index}.xml" for index in range(args.feeds)]
         with tempfile.TemporaryDirectory(prefix="cw-bench-") as tmp:

@@ -144,16 +144,17 @@ class RoundRunner:
         *,
         settings: Settings,
         engine: Engine,
-        classifier: Classifier,
+        classifier: Classifier | None = None,
         inline: bool = False,
         publish: Callable[[StoreReport], None] = publish_events,
     ) -> None:
         """``inline`` runs CPU and database work on the event loop's thread (a pool worker has no
         other work to keep responsive, and threads would only fight over the GIL); ``publish``
-        receives each committed batch's events."""
+        receives each committed batch's events. Without a ``classifier`` one is built when the
+        first body arrives: a round of 304s never pays for compiling the vocabulary."""
         self.settings = settings
         self.engine = engine
-        self.classifier = classifier
+        self._classifier = classifier
         self.inline = inline
         self.publish = publish
         # SQLite allows one writer: serialise our writes instead of fighting over the lock.
@@ -196,8 +197,11 @@ class RoundRunner:
             outcome.not_modified = collected.not_modified
             outcome.warnings = list(collected.warnings)
             outcome.seen = len(collected.drafts)
-            pairs, warnings = await self._blocking(prepare, self.classifier, collected.drafts, source.kind)
-            outcome.warnings += warnings
+            pairs: list[tuple[NormalizedItem, Classification]] = []
+            if collected.drafts:  # a 304 or an empty feed needs no classifier
+                drafts, kind = collected.drafts, source.kind
+                pairs, warnings = await self._blocking(prepare, self.classifier, drafts, kind)
+                outcome.warnings += warnings
             async with self._write_lock:
                 stored = await self._blocking(self._store, source.id, pairs)
             outcome.new, outcome.updated, outcome.unchanged = stored.new, stored.updated, stored.unchanged
@@ -226,6 +230,12 @@ class RoundRunner:
         if batch:
             async with self._write_lock:
                 await self._blocking(self._record_health, batch)
+
+    @property
+    def classifier(self) -> Classifier:
+        if self._classifier is None:
+            self._classifier = Classifier.from_settings(self.settings)
+        return self._classifier
 
     async def _blocking(self, func: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         return func(*args, **kwargs) if self.inline else await asyncio.to_thread(func, *args, **kwargs)
@@ -294,6 +304,21 @@ def due_source_ids(engine: Engine, sources: Sequence[SourceConfig], *, now: date
     return due
 
 
+def _expected_bodies(engine: Engine, sources: Sequence[SourceConfig]) -> int:
+    """Sources likely to send a whole body: those with no validators for a conditional GET.
+
+    They decide whether a round is worth the process pool. A round of feeds that will mostly answer
+    304 (the steady state) is cheaper in-process than the pool's start-up.
+    """
+    with Session(engine) as session:
+        statement = select(SourceState.source_id).where(
+            col(SourceState.source_id).in_([source.id for source in sources]),
+            (col(SourceState.etag).is_not(None)) | (col(SourceState.last_modified).is_not(None)),
+        )
+        conditional = set(session.exec(statement).all())
+    return sum(1 for source in sources if source.id not in conditional)
+
+
 async def poll_sources(
     settings: Settings | None = None,
     *,
@@ -303,11 +328,12 @@ async def poll_sources(
     """Poll the given sources (default: every enabled one) once."""
     settings = settings or get_settings()
     sources = select_sources(load_sources(settings.sources), source_ids)
-    pool = shared_pool(settings) if len(sources) >= settings.pipeline_process_min_sources else None
+    engine = get_engine(settings.resolved_database_url())
+    big = _expected_bodies(engine, sources) >= settings.pipeline_process_min_sources
+    pool = shared_pool(settings) if big else None
 
     def in_process() -> RoundRunner:
-        engine = get_engine(settings.resolved_database_url())
-        return RoundRunner(settings=settings, engine=engine, classifier=Classifier.from_settings(settings))
+        return RoundRunner(settings=settings, engine=engine)
 
     if pool is None:
         return await in_process().run(sources, progress=progress)

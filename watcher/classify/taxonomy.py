@@ -149,7 +149,11 @@ def parse_taxonomy(data: Any, *, path: Path | None = None) -> Taxonomy:
     return Taxonomy(ecosystems=ecosystems, programmes=programmes, tags=tags, terms=terms, path=path)
 
 
-class _StrictLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it: every process that classifies loads this file.
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StrictLoader(_SafeLoader):
     """SafeLoader that refuses duplicate keys: a second ``3:`` list would silently replace the first."""
 
 
@@ -162,7 +166,7 @@ def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode, d
                 None, None, f"duplicate key {key!r}", key_node.start_mark
             )
         seen.add(key)
-    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+    return yaml.constructor.SafeConstructor.construct_mapping(loader, node, deep=deep)
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
