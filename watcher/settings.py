@@ -104,7 +104,7 @@ class Settings(BaseSettings):
         20, description="Rounds with fewer sources than this stay in-process (no pool start-up cost)."
     )
     pipeline_chunk_sources: int = Field(
-        25, ge=1, description="Sources a pool process polls end to end per task during big rounds."
+        50, ge=1, description="Sources a pool process polls end to end per task during big rounds."
     )
 
     # --- classification ----------------------------------------------------------------------
