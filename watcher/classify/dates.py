@@ -104,7 +104,6 @@ _MONTH_DAY = re.compile(
     rf"(?:,?\s+(?P<y>{_YEAR}))$",
     re.IGNORECASE,
 )
-_YEAR_RE = re.compile(r"(?:19|20)\d\d(?!\w)")
 # "2025-02-05", with an optional time that is ignored
 _ISO = re.compile(r"(?P<y>(?:19|20)\d\d)-(?P<m>[01]\d)-(?P<d1>[0-3]\d)(?![\d])")
 # "4.4.2017", "4.4. 2017", "04/06/2017", "12/03" (day first, as everywhere in the EU)
@@ -240,11 +239,10 @@ def _starts_clean(text: str, start: int, forbidden: str) -> bool:
     return not (before.isalnum() or before == "_" or before in forbidden)
 
 
-def _month_first(text: str) -> Iterator[re.Match[str]]:
+def _month_first(text: str, year_ends: list[int]) -> Iterator[re.Match[str]]:
     """ "March 7, 2024": anchored on each year, read backwards (a month-first scan would be slow)."""
-    for year in _YEAR_RE.finditer(text):
-        start = max(0, year.start() - 30)
-        match = _MONTH_DAY.search(text, start, year.end())
+    for end in year_ends:
+        match = _MONTH_DAY.search(text, max(0, end - 4 - 30), end)
         if match is not None:
             yield match
 
@@ -252,11 +250,12 @@ def _month_first(text: str) -> Iterator[re.Match[str]]:
 _DIGITS = re.compile(r"\d+")
 
 
-def _day_first(regex: re.Pattern[str], text: str, starts: list[int]) -> Iterator[re.Match[str]]:
-    """``regex.finditer`` tried only where a run of digits starts cleanly.
+def _anchored(regex: re.Pattern[str], text: str, starts: list[int]) -> Iterator[re.Match[str]]:
+    """``regex.finditer`` tried only at ``starts`` (where a run of digits starts cleanly).
 
-    A day-first pattern must start there (a match inside a number or word is refused anyway), and
-    anchored attempts at the few digit runs cost a fraction of scanning every position.
+    Every date pattern starts with a digit, and a match inside a number or word is refused anyway;
+    anchored attempts at the few digit runs cost a fraction of scanning every position, once per
+    pattern, with ``re``.
     """
     end = 0
     for start in starts:
@@ -268,16 +267,33 @@ def _day_first(regex: re.Pattern[str], text: str, starts: list[int]) -> Iterator
             yield match
 
 
+def _is_word_char(text: str, index: int) -> bool:
+    return index < len(text) and (text[index].isalnum() or text[index] == "_")
+
+
 def _mentions_raw(text: str) -> list[Mention]:
     found: list[Mention] = []
-    starts = [run.start() for run in _DIGITS.finditer(text) if _starts_clean(text, run.start(), ".")]
-    if not starts and not _YEAR_RE.search(text):
-        return found  # no day can start anywhere, and no year for "March 7, 2024"
-    day_first = (_day_first(_RANGE, text, starts), _month_first(text), _day_first(_DAY_MONTH, text, starts))
-    for matches in day_first:
+    runs = [(run.start(), run.end()) for run in _DIGITS.finditer(text)]
+    if not runs:
+        return found
+
+    def starts(forbidden: str) -> list[int]:
+        return [start for start, _ in runs if _starts_clean(text, start, forbidden)]
+
+    day_starts = starts(".")
+    # Years: the last four digits of a run, 19xx or 20xx, with no word character after them.
+    year_ends = [
+        end
+        for start, end in runs
+        if end - start >= 4 and text.startswith(("19", "20"), end - 4) and not _is_word_char(text, end)
+    ]
+    spelled = (
+        _anchored(_RANGE, text, day_starts),
+        _month_first(text, year_ends),
+        _anchored(_DAY_MONTH, text, day_starts),
+    )
+    for matches in spelled:
         for m in matches:
-            if m.re is not _MONTH_DAY and not _starts_clean(text, m.start(), "."):
-                continue
             if not 1 <= int(m.group("d1")) <= 31:
                 continue
             written = m.group("mon").lower()
@@ -299,8 +315,8 @@ def _mentions_raw(text: str) -> list[Mention]:
                 )
             )
     for regex, forbidden in ((_ISO, "-"), (_NUMERIC_DASH, ".,/-"), (_NUMERIC, ".,/")):
-        for m in regex.finditer(text):
-            if not _starts_clean(text, m.start(), forbidden) or not 1 <= int(m.group("d1")) <= 31:
+        for m in _anchored(regex, text, starts(forbidden)):
+            if not 1 <= int(m.group("d1")) <= 31:
                 continue
             year = _year(m.group("y"))
             if year is None and not _ends_with(text[max(0, m.start() - 30) : m.start()], _SHORT_WORDS):
