@@ -1,12 +1,18 @@
-"""The `watcher` command. Each concern registers its commands from its own module."""
+"""The `watcher` command. Each concern registers its commands from its own module.
+
+Commands are registered when the app is first used, not when this package is imported: pool
+workers start by re-importing the script that launched their parent (``spawn``), and importing
+every command module there cost each worker a third of a second before it did any work.
+"""
 
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import typer
 
-app = typer.Typer(
+_app = typer.Typer(
     name="watcher",
     help="Cluster Watch: EU funding calls, events and cluster news, classified and delivered.",
     no_args_is_help=True,
@@ -25,14 +31,25 @@ COMMAND_MODULES = [
 ]
 
 
-def _register_all() -> None:
-    for name in COMMAND_MODULES:
-        module = importlib.import_module(name)
-        module.register(app)
+_registered = False
 
 
-_register_all()
+def get_app() -> typer.Typer:
+    """The app with every command registered (once)."""
+    global _registered
+    if not _registered:
+        for name in COMMAND_MODULES:
+            importlib.import_module(name).register(_app)
+        _registered = True
+    return _app
+
+
+def __getattr__(name: str) -> Any:
+    """``from watcher.cli import app`` (tests, tools) gets the registered app."""
+    if name == "app":
+        return get_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
-    app()
+    get_app()()
