@@ -29,6 +29,7 @@ test: $(STAMP) browser
 	$(BIN)/pytest -n 2 -q
 
 bench: $(STAMP)
+	$(BIN)/python -m compileall -q watcher subscribers  # cached bytecode, as a deployment would have
 	$(BIN)/python bench/classify.py
 	$(BIN)/python bench/poll.py
 	$(BIN)/python bench/digest.py

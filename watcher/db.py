@@ -54,6 +54,18 @@ def dispose_engines() -> None:
         _engines.clear()
 
 
+def forget_inherited_engines() -> None:
+    """In a forked child: drop the parent's engines without closing their connections.
+
+    Those connections belong to the parent; closing them here would end its PostgreSQL sessions.
+    The child opens its own on first use.
+    """
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose(close=False)
+        _engines.clear()
+
+
 def _create(url: str) -> Engine:
     if is_sqlite(url):
         database = make_url(url).database

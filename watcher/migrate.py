@@ -27,7 +27,22 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
     """Bring the database at ``url`` (default: configured) up to ``revision``."""
     from alembic import command
 
-    command.upgrade(alembic_config(url), revision)
+    config = alembic_config(url)
+    if revision == "head" and _at_head(config):
+        return  # every `watcher poll` checks; running env.py to find nothing to do cost ~0.1 s
+    command.upgrade(config, revision)
+
+
+def _at_head(config: Config) -> bool:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from watcher.db import get_engine
+
+    heads = set(ScriptDirectory.from_config(config).get_heads())
+    engine = get_engine(config.get_main_option("sqlalchemy.url"))
+    with engine.connect() as connection:
+        return set(MigrationContext.configure(connection).get_current_heads()) == heads
 
 
 def autogenerate(message: str, url: str) -> Path | None:

@@ -202,8 +202,10 @@ class RoundRunner:
                 drafts, kind = collected.drafts, source.kind
                 pairs, warnings = await self._blocking(prepare, self.classifier, drafts, kind)
                 outcome.warnings += warnings
-            async with self._write_lock:
-                stored = await self._blocking(self._store, source.id, pairs)
+            stored = StoreReport()
+            if pairs:  # a 304 has nothing to write: no lock, no thread hop
+                async with self._write_lock:
+                    stored = await self._blocking(self._store, source.id, pairs)
             outcome.new, outcome.updated, outcome.unchanged = stored.new, stored.updated, stored.unchanged
             outcome.ok = True
         except HTTPStatusError as error:

@@ -8,8 +8,10 @@ the outcomes and the store events, which the parent publishes so in-process subs
 every item. Workers write to the same database: SQLite serialises their short transactions
 (busy timeout), PostgreSQL takes them concurrently.
 
-The pool uses the ``spawn`` start method: `watcher run` has web and scheduler threads, and forking
-a threaded process can copy a held lock into the child. A worker killed mid-chunk (say, by the OOM
+Workers are forked when this process has no other thread (`watcher poll`): they start at once
+with everything imported, where a spawned worker spends most of a second importing. `watcher run`
+has web and scheduler threads, and forking a threaded process can copy a held lock into the child,
+so there the pool uses ``spawn``. A worker killed mid-chunk (say, by the OOM
 killer) costs speed, not items: its chunk is polled again in-process, and storing is idempotent.
 """
 
@@ -20,6 +22,7 @@ import atexit
 import logging
 import math
 import multiprocessing
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -31,13 +34,11 @@ from watcher.events import Event
 from watcher.settings import Settings, install_settings
 
 if TYPE_CHECKING:
-    from watcher.classify import Classifier
     from watcher.pipeline import ProgressCallback, RoundReport, SourceOutcome
     from watcher.sources.config import SourceConfig
 
 log = logging.getLogger(__name__)
 
-_worker_classifier: Classifier | None = None
 _pool: ProcessPoolExecutor | None = None
 _pool_settings: str | None = None
 
@@ -51,12 +52,10 @@ class ChunkResult:
 
 
 def _init_worker(settings_json: str) -> None:
-    global _worker_classifier
-    from watcher.classify import Classifier
+    from watcher.db import forget_inherited_engines
 
-    settings = Settings.model_validate_json(settings_json)
-    install_settings(settings)
-    _worker_classifier = Classifier.from_settings(settings)
+    forget_inherited_engines()  # forked: the parent's connections are not ours to use
+    install_settings(Settings.model_validate_json(settings_json))
 
 
 def worker_settings(settings: Settings) -> Settings:
@@ -76,13 +75,11 @@ def poll_chunk_in_worker(sources: Sequence[SourceConfig]) -> ChunkResult:
     from watcher.pipeline import RoundRunner
     from watcher.settings import get_settings
 
-    assert _worker_classifier is not None, "pool worker used before its initializer ran"
     settings = get_settings()
     result = ChunkResult()
     runner = RoundRunner(
         settings=settings,
         engine=get_engine(settings.resolved_database_url()),
-        classifier=_worker_classifier,
         inline=True,
         publish=lambda report: result.events.extend(report.events),
     )
@@ -138,6 +135,16 @@ def _submit(pool: ProcessPoolExecutor, chunk: list[SourceConfig]) -> Future[Chun
         return failed
 
 
+def _start_method() -> multiprocessing.context.BaseContext:
+    """``fork`` when no other thread could hold a lock at fork time, else ``spawn``.
+
+    With the ``fork`` method the executor forks all its workers before starting its own thread.
+    """
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
 def discard_pool() -> None:
     """Forget a broken pool (a worker was killed, e.g. by the OOM killer); the next round makes one."""
     global _pool, _pool_settings
@@ -160,7 +167,7 @@ def shared_pool(settings: Settings) -> ProcessPoolExecutor | None:
     if _pool is None:
         _pool = ProcessPoolExecutor(
             max_workers=settings.pipeline_processes,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=_start_method(),
             initializer=_init_worker,
             initargs=(wanted,),
         )

@@ -2,12 +2,15 @@
 
 Commands are registered when the app is first used, not when this package is imported: pool
 workers start by re-importing the script that launched their parent (``spawn``), and importing
-every command module there cost each worker a third of a second before it did any work.
+every command module there cost each worker a third of a second before it did any work. For the
+same reason `watcher poll` (run by cron or the benchmark every few minutes) imports only the
+module of the command it runs; ``--help`` and unknown names get them all.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any
 
 import typer
@@ -19,28 +22,31 @@ _app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# Modules that add commands to ``app``; each exposes ``register(app)``.
-COMMAND_MODULES = [
-    "watcher.cli.db",
-    "watcher.cli.ingest",
-    "watcher.cli.classifying",
-    "watcher.cli.delivery",
-    "watcher.cli.outbox",
-    "watcher.cli.web",
-    "watcher.cli.ops",
-]
+# The module that registers each top-level command; each module exposes ``register(app)``.
+COMMANDS = {
+    "db": "watcher.cli.db",
+    **dict.fromkeys(["poll", "run", "demo", "sources", "items"], "watcher.cli.ingest"),
+    **dict.fromkeys(["classify", "eval", "reclassify", "corrections"], "watcher.cli.classifying"),
+    **dict.fromkeys(["subscribers", "topics", "digest", "alerts", "reminders"], "watcher.cli.delivery"),
+    "outbox": "watcher.cli.outbox",
+    **dict.fromkeys(["serve", "admin"], "watcher.cli.web"),
+    **dict.fromkeys(["worker", "export", "import"], "watcher.cli.ops"),
+}
+COMMAND_MODULES = list(dict.fromkeys(COMMANDS.values()))
+_registered: set[str] = set()
 
 
-_registered = False
+@_app.callback()
+def _group() -> None:
+    """Cluster Watch: EU funding calls, events and cluster news, classified and delivered."""
 
 
-def get_app() -> typer.Typer:
-    """The app with every command registered (once)."""
-    global _registered
-    if not _registered:
-        for name in COMMAND_MODULES:
+def get_app(modules: list[str] | None = None) -> typer.Typer:
+    """The app with the commands of ``modules`` (default: all) registered, each module once."""
+    for name in COMMAND_MODULES if modules is None else modules:
+        if name not in _registered:
             importlib.import_module(name).register(_app)
-        _registered = True
+            _registered.add(name)
     return _app
 
 
@@ -52,4 +58,7 @@ def __getattr__(name: str) -> Any:
 
 
 def main() -> None:
-    get_app()()
+    command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
+    wanted = COMMANDS.get(command or "")
+    help_asked = any(arg in ("--help", "-h") for arg in sys.argv[1:2])
+    get_app([wanted] if wanted and not help_asked else None)()

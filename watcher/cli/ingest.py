@@ -69,11 +69,12 @@ def poll(
         console=console,
         disable=quiet,
         transient=True,
+        auto_refresh=False,  # no refresh thread: a round may fork pool workers (watcher.pipeline_pool)
     ) as progress:
         task = progress.add_task("", total=len(selected))
 
         def advance(outcome: SourceOutcome) -> None:
-            progress.update(task, advance=1, description=outcome.source_id)
+            progress.update(task, advance=1, description=outcome.source_id, refresh=True)
 
         report = poll_sources_sync(settings, source_ids=[s.id for s in selected], progress=advance)
     if not quiet:
