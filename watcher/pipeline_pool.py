@@ -8,11 +8,9 @@ the outcomes and the store events, which the parent publishes so in-process subs
 every item. Workers write to the same database: SQLite serialises their short transactions
 (busy timeout), PostgreSQL takes them concurrently.
 
-Workers are forked when this process has no other thread (`watcher poll`): they start at once
-with everything imported, where a spawned worker spends most of a second importing. `watcher run`
-has web and scheduler threads, and forking a threaded process can copy a held lock into the child,
-so there the pool uses ``spawn``. A worker killed mid-chunk (say, by the OOM
-killer) costs speed, not items: its chunk is polled again in-process, and storing is idempotent.
+Workers start as ``watcher.processes`` says (forked when that is safe). A worker killed mid-chunk
+(say, by the OOM killer) costs speed, not items: its chunk is polled again in-process, and
+storing is idempotent.
 """
 
 from __future__ import annotations
@@ -21,8 +19,6 @@ import asyncio
 import atexit
 import logging
 import math
-import multiprocessing
-import threading
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -31,7 +27,8 @@ from typing import TYPE_CHECKING
 
 from watcher import events
 from watcher.events import Event
-from watcher.settings import Settings, install_settings
+from watcher.processes import init_worker, start_method
+from watcher.settings import Settings
 
 if TYPE_CHECKING:
     from watcher.pipeline import ProgressCallback, RoundReport, SourceOutcome
@@ -49,13 +46,6 @@ class ChunkResult:
 
     outcomes: list[SourceOutcome] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
-
-
-def _init_worker(settings_json: str) -> None:
-    from watcher.db import forget_inherited_engines
-
-    forget_inherited_engines()  # forked: the parent's connections are not ours to use
-    install_settings(Settings.model_validate_json(settings_json))
 
 
 def worker_settings(settings: Settings) -> Settings:
@@ -135,16 +125,6 @@ def _submit(pool: ProcessPoolExecutor, chunk: list[SourceConfig]) -> Future[Chun
         return failed
 
 
-def _start_method() -> multiprocessing.context.BaseContext:
-    """``fork`` when no other thread could hold a lock at fork time, else ``spawn``.
-
-    With the ``fork`` method the executor forks all its workers before starting its own thread.
-    """
-    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
-
-
 def discard_pool() -> None:
     """Forget a broken pool (a worker was killed, e.g. by the OOM killer); the next round makes one."""
     global _pool, _pool_settings
@@ -167,8 +147,8 @@ def shared_pool(settings: Settings) -> ProcessPoolExecutor | None:
     if _pool is None:
         _pool = ProcessPoolExecutor(
             max_workers=settings.pipeline_processes,
-            mp_context=_start_method(),
-            initializer=_init_worker,
+            mp_context=start_method(),
+            initializer=init_worker,
             initargs=(wanted,),
         )
         _pool_settings = wanted
