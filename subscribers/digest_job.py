@@ -12,7 +12,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -46,21 +45,50 @@ def run_digest_job(
             ).order_by(col(Subscriber.id))
         ))
         due = _due(subscribers, now=now, force=force_all, report=report)
-        if not due:
-            return report
-        queued = queries.queued_pairs(session, ((s.id or 0, p.key) for s, p in due))
-        run = DigestRun(
-            session, now=now, since=min(since_of(s, p) for s, p in due),
-            days={local_today(s, now) for s, _ in due}, topics=queries.topics_by_subscriber(session),
-        )
-        size = max(1, get_settings().digest_batch_size)
-        for start in range(0, len(due), size):
-            batch = [_Built(s, p) for s, p in due[start : start + size]]
-            for built in batch:
-                _build_one(session, built, run=run, queued=queued, dry_run=dry_run, report=report)
-            if not dry_run:
-                _write_batch(session, batch, now=now, report=report)
+        settings = get_settings()
+        big = len(due) >= settings.digest_process_min_subscribers
+        if big and not dry_run and settings.digest_processes > 1:
+            from subscribers.digest_pool import queue_in_pool
+
+            queue_in_pool([s.id or 0 for s, _ in due], now=now, force_all=force_all, report=report)
+        elif due:
+            queue_due(session, due, now=now, dry_run=dry_run, report=report)
     return report
+
+
+def queue_due(
+    session: Session, due: list[tuple[Subscriber, Period]], *, now: datetime, dry_run: bool, report: Report
+) -> None:
+    """Build, render and queue the digests of ``due``, committing one batch at a time."""
+    queued = queries.queued_pairs(session, ((s.id or 0, p.key) for s, p in due))
+    run = DigestRun(
+        session, now=now, since=min(since_of(s, p) for s, p in due),
+        days={local_today(s, now) for s, _ in due}, topics=queries.topics_by_subscriber(session),
+    )
+    size = max(1, get_settings().digest_batch_size)
+    for start in range(0, len(due), size):
+        batch = [_Built(s, p) for s, p in due[start : start + size]]
+        for built in batch:
+            _build_one(session, built, run=run, queued=queued, dry_run=dry_run, report=report)
+        if not dry_run:
+            _write_batch(session, batch, now=now, report=report)
+
+
+def due_subscribers(
+    session: Session, ids: list[int], *, now: datetime, force_all: bool, report: Report
+) -> list[tuple[Subscriber, Period]]:
+    """``ids``' subscribers (still active digest readers) whose period is due, in id order."""
+    subscribers: list[Subscriber] = []
+    for start in range(0, len(ids), 500):
+        subscribers += session.exec(
+            select(Subscriber).where(
+                col(Subscriber.id).in_(ids[start : start + 500]),
+                Subscriber.status == "active",
+                col(Subscriber.frequency).in_(DIGEST_FREQUENCIES),
+            )
+        ).all()
+    subscribers.sort(key=lambda subscriber: subscriber.id or 0)
+    return _due(subscribers, now=now, force=force_all, report=report)
 
 
 @dataclass
@@ -71,7 +99,9 @@ class _Built:
     outcome: str = "empty"  # empty | queued (a message to enqueue) | already_sent | failed
 
 
-def _due(subscribers: list[Subscriber], *, now: datetime, force: bool, report: Report) -> list[Any]:
+def _due(
+    subscribers: list[Subscriber], *, now: datetime, force: bool, report: Report
+) -> list[tuple[Subscriber, Period]]:
     due: list[tuple[Subscriber, Period]] = []
     for subscriber in subscribers:
         report.considered += 1

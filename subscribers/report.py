@@ -41,3 +41,12 @@ class Report:
         self.errors += 1
         if len(self.error_messages) < 20:
             self.error_messages.append(message[:300])
+
+    def add_outcomes(self, other: Report) -> None:
+        """Add what ``other`` (a share of this run, done elsewhere) queued, skipped or failed."""
+        self.queued += other.queued
+        self.would_send += other.would_send
+        self.already_sent += other.already_sent
+        self.empty += other.empty
+        self.errors += other.errors
+        self.error_messages = (self.error_messages + other.error_messages)[:20]

@@ -167,6 +167,12 @@ class Settings(BaseSettings):
     digest_group_items: int = Field(5, description="Most items per ecosystem group; the rest: archive link.")
     digest_summary_chars: int = Field(200, description="Longest item summary in delivery mail.")
     digest_batch_size: int = Field(200, description="Digests built and committed per transaction.")
+    digest_processes: int = Field(
+        2, description="Processes that build a big digest run's digests; 0 or 1 keeps it in-process."
+    )
+    digest_process_min_subscribers: int = Field(
+        500, description="Digest runs with fewer due subscribers than this stay in-process."
+    )
 
     # --- operations --------------------------------------------------------------------------
     log_format: Literal["text", "json"] = Field("text", description="Log lines as text or JSON objects.")
