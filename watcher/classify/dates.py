@@ -277,10 +277,15 @@ def _mentions_raw(text: str) -> list[Mention]:
     if not runs:
         return found
 
-    def starts(forbidden: str) -> list[int]:
-        return [start for start, _ in runs if _starts_clean(text, start, forbidden)]
+    # Day-first patterns begin with one or two digits, ISO dates with a four-digit year; a run of
+    # another length cannot start either ("60 000", "Reference 2026").
+    days = [start for start, end in runs if end - start <= 2]
+    years = [start for start, end in runs if end - start == 4]
 
-    day_starts = starts(".")
+    def starts(forbidden: str, candidates: list[int]) -> list[int]:
+        return [start for start in candidates if _starts_clean(text, start, forbidden)]
+
+    day_starts = starts(".", days)
     # Years: the last four digits of a run, 19xx or 20xx, with no word character after them.
     year_ends = [
         end
@@ -314,8 +319,9 @@ def _mentions_raw(text: str) -> list[Mention]:
                     month if d2 else None,
                 )
             )
-    for regex, forbidden in ((_ISO, "-"), (_NUMERIC_DASH, ".,/-"), (_NUMERIC, ".,/")):
-        for m in _anchored(regex, text, starts(forbidden)):
+    numeric = ((_ISO, "-", years), (_NUMERIC_DASH, ".,/-", days), (_NUMERIC, ".,/", days))
+    for regex, forbidden, candidates in numeric:
+        for m in _anchored(regex, text, starts(forbidden, candidates)):
             if not 1 <= int(m.group("d1")) <= 31:
                 continue
             year = _year(m.group("y"))
