@@ -36,6 +36,11 @@ def subscribe(handler: Handler) -> Callable[[], None]:
     return lambda: _handlers.remove(handler)
 
 
+def has_subscribers() -> bool:
+    """Whether anyone listens: a producer in another process ships events back only then."""
+    return bool(_handlers)
+
+
 def publish(event: Event) -> None:
     """Deliver ``event`` to every handler; one failing handler does not stop the others."""
     for handler in list(_handlers):

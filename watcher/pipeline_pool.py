@@ -59,8 +59,9 @@ def worker_settings(settings: Settings) -> Settings:
     )
 
 
-def poll_chunk_in_worker(sources: Sequence[SourceConfig]) -> ChunkResult:
-    """Runs in a pool process: one round over ``sources``, CPU work inline, events collected."""
+def poll_chunk_in_worker(sources: Sequence[SourceConfig], want_events: bool = True) -> ChunkResult:
+    """Runs in a pool process: one round over ``sources``, CPU work inline, events collected
+    when the parent has subscribers (shipping 20,000 items back to nobody cost a CPU-second)."""
     from watcher.db import get_engine
     from watcher.pipeline import RoundRunner
     from watcher.settings import get_settings
@@ -71,7 +72,7 @@ def poll_chunk_in_worker(sources: Sequence[SourceConfig]) -> ChunkResult:
         settings=settings,
         engine=get_engine(settings.resolved_database_url()),
         inline=True,
-        publish=lambda report: result.events.extend(report.events),
+        publish=lambda report: result.events.extend(report.events) if want_events else None,
     )
     result.outcomes = asyncio.run(runner.run(sources)).outcomes
     return result
@@ -93,7 +94,7 @@ async def poll_in_pool(
     from watcher.pipeline import RoundReport
 
     pending: dict[asyncio.Future[ChunkResult], list[SourceConfig]] = {
-        asyncio.wrap_future(_submit(pool, chunk)): chunk
+        asyncio.wrap_future(_submit(pool, chunk, events.has_subscribers())): chunk
         for chunk in chunks(sources, settings.pipeline_chunk_sources)
     }
     report = RoundReport()
@@ -116,9 +117,9 @@ async def poll_in_pool(
     return report
 
 
-def _submit(pool: ProcessPoolExecutor, chunk: list[SourceConfig]) -> Future[ChunkResult]:
+def _submit(pool: ProcessPoolExecutor, chunk: list[SourceConfig], want_events: bool) -> Future[ChunkResult]:
     try:
-        return pool.submit(poll_chunk_in_worker, chunk)
+        return pool.submit(poll_chunk_in_worker, chunk, want_events)
     except BrokenProcessPool:
         failed: Future[ChunkResult] = Future()
         failed.set_exception(BrokenProcessPool("the pool broke before this chunk was sent"))
