@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from watcher.models import Item, SourceState
 from watcher.settings import Settings
 from watcher.sources.config import load_sources
+from watcher.sources_health import sources_with_health
 from watcher.web.admin.common import admin_page, get_db, redirect, settings_of
 
 log = logging.getLogger(__name__)
@@ -32,25 +33,21 @@ def configured_sources(settings: Settings) -> tuple[list[Any], str | None]:
 
 
 def health_rows(session: Session, sources: list[Any]) -> list[dict[str, Any]]:
-    states = {row.source_id: row for row in session.exec(select(SourceState)).all()}
     counts = dict(session.exec(select(Item.source_id, func.count()).group_by(Item.source_id)).all())
-    ids = [source.id for source in sources] + sorted(set(states) - {source.id for source in sources})
-    by_id = {source.id: source for source in sources}
     rows = []
-    for source_id in ids:
-        source = by_id.get(source_id)
-        state = states.get(source_id) or SourceState(source_id=source_id)
+    for health in sources_with_health(session, sources, include_unconfigured=True):
+        source = health.source
         rows.append(
             {
-                "id": source_id,
+                "id": health.source_id,
                 "name": source.name if source else "(no longer configured)",
                 "type": source.type if source else "",
                 "url": source.url if source else "",
                 "configured": source is not None,
                 "yaml_enabled": bool(source and source.enabled),
-                "enabled": state.enabled,
-                "state": state,
-                "items": counts.get(source_id, 0),
+                "enabled": health.state.enabled,
+                "state": health.state,
+                "items": counts.get(health.source_id, 0),
             }
         )
     return rows
