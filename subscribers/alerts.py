@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,6 +22,7 @@ from subscribers.candidates import CandidateSet
 from subscribers.compose import build_message, clean_header, item_view, render_pair, subscriber_links
 from subscribers.i18n import count_new, in_ecosystem, t
 from subscribers.matching import audience
+from subscribers.mime import OutgoingMessage
 from subscribers.models import AlertLog, Subscriber, Topic
 from subscribers.preferences import ecosystem_name, preferences_of
 from subscribers.report import Report
@@ -50,7 +50,9 @@ def alert_subject(items: Sequence[Item], language: str) -> str:
     return subject
 
 
-def render_alert(subscriber: Subscriber, items: Sequence[Item], *, key: str, now: datetime) -> EmailMessage:
+def render_alert(
+    subscriber: Subscriber, items: Sequence[Item], *, key: str, now: datetime
+) -> OutgoingMessage:
     language = subscriber.language
     today = local_today(subscriber, now)
     name = subscriber.name

@@ -1,4 +1,4 @@
-"""Turn rendered templates into an ``EmailMessage`` with safe, complete headers.
+"""Turn rendered templates into an outgoing message (raw bytes) with safe, complete headers.
 
 Every header value that could carry feed text (Subject, display names) goes through
 ``clean_header``: control characters, CR/LF and Unicode line separators become spaces, so a title
@@ -12,10 +12,7 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from datetime import UTC, date, datetime, timedelta
-from email import _header_value_parser as header_parser
-from email import policy as email_policy
-from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
-from email.message import EmailMessage
+from email.headerregistry import Address
 from email.utils import format_datetime, parseaddr
 from functools import lru_cache
 from typing import Any
@@ -25,6 +22,15 @@ import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from subscribers.i18n import format_date, t
+from subscribers.mime import (
+    HeaderLine,
+    OutgoingMessage,
+    address_header,
+    compose,
+    fixed_header,
+    header,
+    verbatim_header,
+)
 from subscribers.models import Subscriber
 from subscribers.tokens import token_for
 from watcher.models import Item
@@ -32,39 +38,7 @@ from watcher.settings import PROJECT_ROOT, get_settings
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates" / "email"
 SUBJECT_MAX = 200
-SMTP_LINE_MAX = 998  # RFC 5322 2.1.1, without CRLF
 SEPARATORS = {"\u2028", "\u2029", "\x85"}
-
-
-class _Verbatim(header_parser.UnstructuredTokenList):
-    as_ew_allowed = False
-
-
-class VerbatimHeader(UnstructuredHeader):
-    """An ASCII header never rewritten as RFC 2047 encoded-words when folded.
-
-    ``email`` folds a long unbreakable word (our signed unsubscribe URL) into ``=?utf-8?q?...?=``,
-    which mail clients cannot use as a List-Unsubscribe target; a long line (< 998) is legal.
-    """
-
-    value_parser = staticmethod(lambda value: _Verbatim([header_parser.get_unstructured(value)]))
-
-
-def _policy() -> Any:
-    registry = HeaderRegistry()
-    for name in ("list-unsubscribe", "list-unsubscribe-post", "list-id"):
-        registry.map_to_type(name, VerbatimHeader)  # type: ignore[arg-type]
-    return email_policy.default.clone(header_factory=registry)
-
-
-MESSAGE_POLICY = _policy()
-
-
-@lru_cache(maxsize=64)
-def fixed_header(name: str, value: str) -> Any:
-    """A parsed header for values shared by many messages (From, List-Id, ...): ``email`` parses
-    every header it is given in pure Python, and header objects are immutable strings."""
-    return MESSAGE_POLICY.header_factory(name, value)
 
 
 def clean_header(text: str, *, max_length: int = SUBJECT_MAX) -> str:
@@ -206,49 +180,51 @@ def build_message(
     html: str,
     bulk: bool,
     now: datetime | None = None,
-) -> EmailMessage:
-    """A multipart/alternative message to ``subscriber`` with all the headers we promise."""
-    settings = get_settings()
-    message = EmailMessage(policy=MESSAGE_POLICY)
-    message["From"] = fixed_header("From", settings.mail_from)
-    name = clean_header(subscriber.name or "", max_length=100)
-    # Address objects let the header registry quote specials and encode non-ASCII names; a
-    # formatted string with an encoded display name like ") ¡" hid the address from parsers.
-    message["To"] = Address(display_name=name, addr_spec=subscriber.email)
-    message["Subject"] = clean_header(subject)
-    message["Date"] = format_datetime((now or datetime.now(UTC)).astimezone(UTC))
-    message["Message-ID"] = message_id(subscriber.id, message_key)
-    message["Content-Language"] = fixed_header("Content-Language", subscriber.language)
-    if bulk:
-        _add_list_headers(message, subscriber)
-    message.set_content(text, cte=plain_cte(text))
-    message.add_alternative(html, subtype="html", cte=plain_cte(html))
-    return message
+) -> OutgoingMessage:
+    """A multipart/alternative message to ``subscriber`` with all the headers we promise.
 
-
-def plain_cte(body: str) -> str | None:
-    """"7bit" for an ASCII body whose lines fit SMTP's 998 octets; None lets ``email`` choose.
-
-    ``email`` quoted-printable-encodes any body with a line over 78 characters, in pure Python:
-    for our ASCII HTML that is pure cost (bigger message, ~1 ms per digest) and no benefit.
+    Composed as raw bytes by :mod:`subscribers.mime`; headers that need it are encoded and folded by
+    ``email`` as before (feed text in Subject and display names always passes ``clean_header``).
     """
-    if not body.isascii() or max(map(len, body.splitlines()), default=0) > SMTP_LINE_MAX:
-        return None
-    return "7bit"
+    settings = get_settings()
+    name = clean_header(subscriber.name or "", max_length=100)
+    to, recipient = address_header("To", display_name=name, addr_spec=subscriber.email)
+    subject_line = header("Subject", clean_header(subject))
+    identifier = message_id(subscriber.id, message_key)
+    headers = [
+        fixed_header("From", settings.mail_from),
+        to,
+        subject_line,
+        header("Date", format_datetime((now or datetime.now(UTC)).astimezone(UTC))),
+        header("Message-ID", identifier),
+        fixed_header("Content-Language", subscriber.language),
+    ]
+    if bulk:
+        headers += _list_headers(subscriber)
+    raw = compose(headers, message_id=identifier, text=text, html=html)
+    return OutgoingMessage(raw=raw, recipient=recipient, subject=subject_line.value, message_id=identifier)
 
 
-def _add_list_headers(message: EmailMessage, subscriber: Subscriber) -> None:
+@lru_cache(maxsize=8)
+def _mailto(mailbox: str) -> str:
+    """The validated addr-spec of the unsubscribe mailbox (parsed once, not per message)."""
+    return Address(addr_spec=mailbox).addr_spec
+
+
+def _list_headers(subscriber: Subscriber) -> list[HeaderLine]:
+    """RFC 2369/8058 headers of bulk mail: one-click unsubscribe URL (+ mailto), List-Id, Precedence."""
     settings = get_settings()
     token = token_for(subscriber, "unsubscribe")
     mailbox = settings.list_unsubscribe_mailto or parseaddr(settings.mail_from)[1]
     targets = [f"<{base_url()}/u/{token}>"]
     if mailbox and "@" in mailbox:
-        address = Address(addr_spec=mailbox)
-        targets.append(f"<mailto:{address.addr_spec}?subject={quote('unsubscribe ' + token)}>")
-    # No space after the comma: CPython's folder emits an empty line when a long URL is followed by
-    # whitespace (ending the header block); RFC 2369 does not require the space.
-    message["List-Unsubscribe"] = ",".join(targets)
-    message["List-Unsubscribe-Post"] = fixed_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
-    message["List-Id"] = fixed_header("List-Id", f"Cluster Watch <clusterwatch.{mail_domain()}>")
-    message["Precedence"] = fixed_header("Precedence", "bulk")
-    message["Auto-Submitted"] = fixed_header("Auto-Submitted", "auto-generated")
+        targets.append(f"<mailto:{_mailto(mailbox)}?subject={quote('unsubscribe ' + token)}>")
+    # Verbatim on one line (< 998 octets), no space after the comma: RFC 2369 does not require it,
+    # and a folded or encoded URL is one clients cannot use.
+    return [
+        verbatim_header("List-Unsubscribe", ",".join(targets)),
+        fixed_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        fixed_header("List-Id", f"Cluster Watch <clusterwatch.{mail_domain()}>"),
+        fixed_header("Precedence", "bulk"),
+        fixed_header("Auto-Submitted", "auto-generated"),
+    ]

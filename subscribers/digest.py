@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 from subscribers.compose import base_url, build_message, clean_header, render_pair, subscriber_links
 from subscribers.digest_run import DigestRun, Row
 from subscribers.i18n import closing_phrase, count_new, format_date, in_ecosystem, t, updates_phrase
+from subscribers.mime import OutgoingMessage
 from subscribers.models import Subscriber
 from subscribers.preferences import ECOSYSTEM_SLUGS, ecosystem_name, normalise_email, preferences_of
 from subscribers.report import Report
@@ -253,7 +254,7 @@ def digest_subject(
     return " · ".join(parts)
 
 
-def render_digest(digest: Digest, subscriber: Subscriber) -> EmailMessage:
+def render_digest(digest: Digest, subscriber: Subscriber) -> OutgoingMessage:
     """The digest as a message (HTML + text), with list headers and its deterministic Message-ID."""
     text, html = render_pair("digest", _context(digest, subscriber))
     return build_message(
@@ -296,7 +297,7 @@ def preview(session: Session, email: str, now: datetime) -> tuple[str, str, str]
     digest = build_digest(session, subscriber, now=now, period=period, allow_empty=True)
     assert digest is not None
     message = render_digest(digest, subscriber)
-    return _parts(message)
+    return _parts(message.as_email())
 
 
 def _parts(message: EmailMessage) -> tuple[str, str, str]:

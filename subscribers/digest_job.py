@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -19,6 +18,7 @@ from sqlmodel import Session, col, select
 from subscribers import queries
 from subscribers.digest import build_digest, render_digest, since_of
 from subscribers.digest_run import DigestRun
+from subscribers.mime import OutgoingMessage
 from subscribers.models import Subscriber
 from subscribers.report import Report
 from subscribers.schedule import DIGEST_FREQUENCIES, Period, as_utc, due_period, local_today
@@ -95,7 +95,7 @@ def due_subscribers(
 class _Built:
     subscriber: Subscriber
     period: Period
-    message: EmailMessage | None = None
+    message: OutgoingMessage | None = None
     outcome: str = "empty"  # empty | queued (a message to enqueue) | already_sent | failed
 
 

@@ -42,6 +42,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from subscribers.mime import OutgoingMessage
 from subscribers.outbox_model import CLAIMABLE, OUTBOX, STATES, Claimed, OutboxMessage, Outcome
 from subscribers.outbox_results import (
     ADMIN_ACTIONS,
@@ -84,26 +85,46 @@ def _complete_headers(message: EmailMessage) -> None:
 
 
 def enqueue(
-    session: Session, *, subscriber_id: int | None, message_key: str, kind: str, message: EmailMessage
+    session: Session,
+    *,
+    subscriber_id: int | None,
+    message_key: str,
+    kind: str,
+    message: OutgoingMessage | EmailMessage,
 ) -> bool:
     """Queue ``message`` unless (recipient, message_key) is already queued; True if newly queued.
+
+    ``message`` is an :class:`~subscribers.mime.OutgoingMessage` (subscriber mail, composed as raw
+    bytes: stored as is) or a free-form ``EmailMessage`` (admin mail: missing From/Date/Message-ID
+    are filled in, then it is serialised for SMTP).
 
     Runs in the caller's transaction (the caller commits) and never raises on a duplicate: the
     database decides with ``INSERT ... ON CONFLICT DO NOTHING``, so two concurrent jobs cannot both win.
     """
     if not message_key:
         raise ValueError("message_key must not be empty")
-    recipient = _single_recipient(message)
-    _complete_headers(message)
+    if isinstance(message, OutgoingMessage):
+        recipient, subject, identifier, raw = (
+            message.recipient,
+            message.subject,
+            message.message_id,
+            message.raw,
+        )
+    else:
+        recipient = _single_recipient(message)
+        _complete_headers(message)
+        subject = str(message["Subject"] or "")
+        identifier = str(message["Message-ID"]).strip()
+        raw = message.as_bytes(policy=policy.SMTP)
     row = {
         "subscriber_id": subscriber_id,
         "recipient_key": recipient_key(subscriber_id, recipient),
         "message_key": message_key,
         "kind": kind,
         "recipient": recipient,
-        "subject": str(message["Subject"] or ""),
-        "message_id": str(message["Message-ID"]).strip(),
-        "raw": message.as_bytes(policy=policy.SMTP),
+        "subject": subject,
+        "message_id": identifier,
+        "raw": raw,
         "state": "pending",
         "attempts": 0,
         "next_attempt_at": utcnow(),

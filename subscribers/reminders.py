@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -21,6 +20,7 @@ from subscribers.candidates import CandidateSet
 from subscribers.compose import build_message, clean_header, item_view, render_pair, subscriber_links
 from subscribers.i18n import format_date, t
 from subscribers.matching import audience
+from subscribers.mime import OutgoingMessage
 from subscribers.models import Subscriber, Topic
 from subscribers.preferences import preferences_of
 from subscribers.report import Report
@@ -61,7 +61,7 @@ def reminder_key(item_id: int, deadline: date, lead: int) -> str:
 
 def render_reminder(
     subscriber: Subscriber, item: Item, *, deadline: date, lead: int, key: str, now: datetime, today: date
-) -> EmailMessage:
+) -> OutgoingMessage:
     language = subscriber.language
     days = (deadline - today).days
     suffix = {0: "_zero", 1: "_one"}.get(days, "")

@@ -102,7 +102,7 @@ def test_subject_and_name_survive_encoding_and_inject_nothing(subject: str, name
         subscriber=subscriber, message_key="digest:2026-W47", subject=subject, text="t", html="<p>h</p>",
         bulk=False, now=datetime(2026, 11, 22, tzinfo=UTC),
     )
-    raw = message.as_bytes(policy=policy.SMTP)
+    raw = message.raw
     assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
     assert b"\n" not in raw.replace(b"\r\n", b"")
     parsed = message_from_bytes(raw, policy=policy.default)
@@ -134,5 +134,5 @@ def test_display_name_with_specials_keeps_the_address() -> None:
     message = build_message(
         subscriber=subscriber, message_key="k", subject="s", text="t", html="<p>h</p>", bulk=False
     )
-    parsed = message_from_bytes(message.as_bytes(policy=policy.SMTP), policy=policy.default)
+    parsed = message_from_bytes(message.raw, policy=policy.default)
     assert [address.addr_spec for address in parsed["To"].addresses] == ["lettrice@example.it"]

@@ -95,7 +95,7 @@ def test_digest_groups_and_subject_in_english(engine: Engine) -> None:
             digest.subject
             == "3 new calls in Health, 1 new event in Health · 2 close within 8 days · 1 update"
         )
-        message = render_digest(digest, subscriber)
+        message = render_digest(digest, subscriber).as_email()
     text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     html = message.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
     assert "Hello Anna," in text and "Mirror of call A" not in text and "Hidden call" not in text
@@ -122,7 +122,8 @@ def test_digest_in_italian_and_one_closing(engine: Engine) -> None:
         assert digest is not None
         assert digest.subject == "3 nuovi bandi (Salute) · 1 scade tra 5 giorni"
         assert [k.title for k in digest.kinds] == ["Bandi"]
-        text = render_digest(digest, subscriber).get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        message = render_digest(digest, subscriber).as_email()
+        text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "Buongiorno," in text and "Scadenza: 28 nov 2026" in text and "Annulla l'iscrizione" in text
 
 
@@ -216,8 +217,8 @@ def test_a_digest_with_many_items_stays_compact_and_links_the_rest(engine: Engin
             assert shown + section.more == section.count
         assert len(digest.closing_soon) == settings.digest_max_items and digest.closing_more == 100 - 12
         assert digest.subject.startswith("100 nuovi bandi")
-        message = render_digest(digest, subscriber)
-    raw = message.as_bytes()
+        outgoing = render_digest(digest, subscriber)
+    raw, message = outgoing.raw, outgoing.as_email()
     assert len(raw) < 90 * 1024, len(raw)
     html = message.get_body(preferencelist=("html",))
     assert html is not None and html["Content-Transfer-Encoding"] == "7bit"
