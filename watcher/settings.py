@@ -101,7 +101,7 @@ class Settings(BaseSettings):
         2, description="Processes that poll, classify and store during big rounds; 0 keeps it in-process."
     )
     pipeline_process_min_sources: int = Field(
-        20, description="Rounds with fewer sources than this stay in-process (no pool start-up cost)."
+        20, description="Pool only when this many sources lack ETag/Last-Modified (likely full bodies)."
     )
     pipeline_chunk_sources: int = Field(
         50, ge=1, description="Sources a pool process polls end to end per task during big rounds."
