@@ -26,3 +26,12 @@ def test_item_json_columns_round_trip(engine: Engine) -> None:
         session.commit()
         item = session.exec(select(Item)).one()
     assert item.ecosystems == ["health"] and item.scores == {"health": 4.5}
+
+
+def test_the_quick_head_check_agrees_with_alembic() -> None:
+    """`watcher poll` skips Alembic when the database is at head; the files' heads must be Alembic's."""
+    from alembic.script import ScriptDirectory
+
+    from watcher.migrate import alembic_config, script_heads
+
+    assert script_heads() == set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())

@@ -13,7 +13,6 @@ from rich.table import Table
 from watcher import migrate
 from watcher.cli.common import console as make_console
 from watcher.cli.common import fail, settings_or_exit, sources_or_exit
-from watcher.items_query import ItemFilters, list_items
 
 if TYPE_CHECKING:
     from watcher.pipeline import RoundReport, SourceOutcome
@@ -162,6 +161,8 @@ def items_list(
     migrate.upgrade()
     if status == "closing_soon":  # the name the README first documented
         status = "closing"
+    from watcher.items_query import ItemFilters, list_items  # the archive's queries: only for this command
+
     filters = ItemFilters(kind=kind, ecosystem=ecosystem, source=source, status=status, q=query)
     items = list_items(filters, limit=limit, today=datetime.now(UTC).date())
     if as_json:

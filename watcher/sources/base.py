@@ -60,6 +60,6 @@ __all__ = ["Adapter", "Collected", "Fetcher", "adapter_for", "fetch_and_parse"]
 
 def adapter_for(source: SourceConfig) -> Adapter:
     """The adapter for ``source.type`` (see ``watcher.sources.registry``)."""
-    from watcher.sources.registry import ADAPTERS
+    from watcher.sources.registry import adapter_class
 
-    return ADAPTERS[source.type]()
+    return adapter_class(source.type)()
