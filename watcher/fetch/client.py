@@ -14,7 +14,7 @@ import os
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -22,6 +22,7 @@ from typing import Any
 
 import httpcore
 import httpx
+import sniffio
 
 from watcher.fetch.backoff import parse_retry_after
 from watcher.fetch.decoding import SUPPORTED_ENCODINGS, BoundedDecoder
@@ -113,6 +114,10 @@ class Fetcher:
         self._per_host: dict[str, asyncio.Semaphore] = {}
 
     async def __aenter__(self) -> Fetcher:
+        # httpcore asks sniffio which event loop runs it several times per request, and sniffio
+        # answers by calling asyncio.current_task() unless told: a third of an unchanged round's
+        # fetch time. Tasks started inside this block inherit the answer.
+        self._library = sniffio.current_async_library_cvar.set("asyncio")
         return self
 
     async def __aexit__(
@@ -121,7 +126,11 @@ class Fetcher:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.aclose()
+        try:
+            await self.aclose()
+        finally:
+            with suppress(ValueError):  # exited from another context than it was entered in
+                sniffio.current_async_library_cvar.reset(self._library)
 
     async def aclose(self) -> None:
         await self._client.aclose()
