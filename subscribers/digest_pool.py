@@ -27,25 +27,37 @@ log = logging.getLogger("subscribers.digest")
 SHARES_PER_PROCESS = 2  # a little balancing without paying each share's candidate load too often
 
 
-def queue_in_pool(ids: list[int], *, now: datetime, force_all: bool, report: Report) -> None:
-    """Build and queue the digests of subscribers ``ids`` across ``digest_processes`` workers."""
+def queue_in_pool(
+    ids: list[int], *, now: datetime, force_all: bool, report: Report, pool: ProcessPoolExecutor | None = None
+) -> None:
+    """Build and queue the digests of subscribers ``ids`` across ``digest_processes`` workers
+    (in ``pool`` when given: it is left running)."""
     settings = get_settings()
     processes = max(1, settings.digest_processes)
     size = math.ceil(len(ids) / (processes * SHARES_PER_PROCESS))
     shares = [ids[start : start + size] for start in range(0, len(ids), size)]
+    if pool is not None:
+        _queue_shares(pool, shares, now=now, force_all=force_all, report=report)
+        return
     with ProcessPoolExecutor(
         max_workers=processes,
         mp_context=start_method(),
         initializer=init_worker,
         initargs=(settings.model_dump_json(),),
-    ) as pool:
-        futures = [(share, _submit(pool, share, now, force_all)) for share in shares]
-        for share, future in futures:
-            try:
-                report.add_outcomes(future.result())
-            except BrokenProcessPool:
-                log.warning("a digest worker died; %d subscriber(s) are built in-process", len(share))
-                report.add_outcomes(queue_share(share, now, force_all))
+    ) as own_pool:
+        _queue_shares(own_pool, shares, now=now, force_all=force_all, report=report)
+
+
+def _queue_shares(
+    pool: ProcessPoolExecutor, shares: list[list[int]], *, now: datetime, force_all: bool, report: Report
+) -> None:
+    futures = [(share, _submit(pool, share, now, force_all)) for share in shares]
+    for share, future in futures:
+        try:
+            report.add_outcomes(future.result())
+        except BrokenProcessPool:
+            log.warning("a digest worker died; %d subscriber(s) are built in-process", len(share))
+            report.add_outcomes(queue_share(share, now, force_all))
 
 
 def _submit(pool: ProcessPoolExecutor, share: list[int], now: datetime, force_all: bool) -> Future[Report]:

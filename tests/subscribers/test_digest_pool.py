@@ -42,3 +42,28 @@ def test_workers_queue_every_digest_once_and_a_rerun_queues_nothing(engine: Engi
     assert again.queued == 0 and again.errors == 0
     with Session(engine) as session:
         assert len(outbox(session, "digest")) == 9
+
+
+def test_a_killed_worker_costs_speed_not_digests(engine: Engine, pooled: None) -> None:
+    """A worker killed (say by the OOM killer) breaks the pool; its share is built in-process."""
+    import multiprocessing
+    import os
+    import signal
+    from concurrent.futures import ProcessPoolExecutor
+
+    from subscribers.digest_pool import queue_in_pool
+    from subscribers.report import Report
+
+    with Session(engine) as session:
+        make_item(session, title="Health call", ecosystems=["health"], first_seen_at=NEW)
+        ids = [make_subscriber(session, f"r{n}@example.org", ecosystems=["health"]).id or 0 for n in range(6)]
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pool.submit(os.getpid).result(timeout=60)  # start the worker, then kill it
+        for pid in list(pool._processes):  # the test reaches in to kill the real worker
+            os.kill(pid, signal.SIGKILL)
+        report = Report("digest")
+        queue_in_pool(ids, now=NOW, force_all=True, report=report, pool=pool)
+    assert report.queued == 6 and report.errors == 0
+    with Session(engine) as session:
+        recipients = sorted(row.recipient for row in outbox(session, "digest"))
+    assert recipients == sorted(f"r{n}@example.org" for n in range(6))
