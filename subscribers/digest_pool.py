@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from subscribers.report import Report
 from watcher.db import get_engine
-from watcher.processes import init_worker, start_method
+from watcher.processes import init_worker, start_method, submit
 from watcher.settings import get_settings
 
 log = logging.getLogger("subscribers.digest")
@@ -51,22 +51,13 @@ def queue_in_pool(
 def _queue_shares(
     pool: ProcessPoolExecutor, shares: list[list[int]], *, now: datetime, force_all: bool, report: Report
 ) -> None:
-    futures = [(share, _submit(pool, share, now, force_all)) for share in shares]
+    futures = [(share, submit(pool, queue_share, share, now, force_all)) for share in shares]
     for share, future in futures:
         try:
             report.add_outcomes(future.result())
         except BrokenProcessPool:
             log.warning("a digest worker died; %d subscriber(s) are built in-process", len(share))
             report.add_outcomes(queue_share(share, now, force_all))
-
-
-def _submit(pool: ProcessPoolExecutor, share: list[int], now: datetime, force_all: bool) -> Future[Report]:
-    try:
-        return pool.submit(queue_share, share, now, force_all)
-    except BrokenProcessPool as error:
-        failed: Future[Report] = Future()
-        failed.set_exception(error)
-        return failed
 
 
 def queue_share(ids: list[int], now: datetime, force_all: bool) -> Report:

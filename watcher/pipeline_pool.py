@@ -20,14 +20,14 @@ import atexit
 import logging
 import math
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from watcher import events
 from watcher.events import Event
-from watcher.processes import init_worker, start_method
+from watcher.processes import init_worker, start_method, submit
 from watcher.settings import Settings
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ async def poll_in_pool(
     from watcher.pipeline import RoundReport
 
     pending: dict[asyncio.Future[ChunkResult], list[SourceConfig]] = {
-        asyncio.wrap_future(_submit(pool, chunk, events.has_subscribers())): chunk
+        asyncio.wrap_future(submit(pool, poll_chunk_in_worker, chunk, events.has_subscribers())): chunk
         for chunk in chunks(sources, settings.pipeline_chunk_sources)
     }
     report = RoundReport()
@@ -115,15 +115,6 @@ async def poll_in_pool(
                 if progress:
                     progress(outcome)
     return report
-
-
-def _submit(pool: ProcessPoolExecutor, chunk: list[SourceConfig], want_events: bool) -> Future[ChunkResult]:
-    try:
-        return pool.submit(poll_chunk_in_worker, chunk, want_events)
-    except BrokenProcessPool:
-        failed: Future[ChunkResult] = Future()
-        failed.set_exception(BrokenProcessPool("the pool broke before this chunk was sent"))
-        return failed
 
 
 def discard_pool() -> None:

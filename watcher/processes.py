@@ -11,9 +11,16 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.context import BaseContext
+from typing import ParamSpec, TypeVar
 
 from watcher.settings import Settings, install_settings
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def start_method() -> BaseContext:
@@ -32,3 +39,14 @@ def init_worker(settings_json: str) -> None:
 
     forget_inherited_engines()
     install_settings(Settings.model_validate_json(settings_json))
+
+
+def submit(pool: Executor, func: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Future[R]:
+    """``pool.submit``, or a future already failed with BrokenProcessPool when the pool is broken,
+    so callers handle a dead worker in one place (when they collect results)."""
+    try:
+        return pool.submit(func, *args, **kwargs)
+    except BrokenProcessPool as error:
+        failed: Future[R] = Future()
+        failed.set_exception(error)
+        return failed
