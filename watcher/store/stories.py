@@ -8,8 +8,10 @@ the same key are that source's business. Lookups go through the indexed ``story_
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
+from sqlalchemy import text
 from sqlmodel import Session, col, func, select
 
 from watcher.models import Item
@@ -49,12 +51,33 @@ def _keys_spanning_sources(session: Session, keys: list[str]) -> set[str]:
     return found
 
 
+def _serialise_keys(session: Session, keys: list[str]) -> None:
+    """On PostgreSQL, wait for any other open transaction linking one of ``keys``.
+
+    Two workers storing two mirrors of one story at once would otherwise each look for the other
+    before it committed, find nothing, and leave the story unlinked. A transaction-scoped advisory
+    lock per key (taken in sorted order, so two batches cannot deadlock) makes the second wait
+    for the first to commit; its look-up then sees the first one's row. SQLite needs nothing:
+    it runs one write transaction at a time.
+    """
+    if not keys or session.get_bind().dialect.name != "postgresql":
+        return
+    ids = sorted({_lock_id(key) for key in keys})  # unnest keeps the array's (sorted) order
+    lock = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:ids AS bigint[])) AS k")
+    session.execute(lock, {"ids": ids})
+
+
+def _lock_id(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
+
+
 def link_stories(session: Session, rows: Sequence[Item]) -> list[Item]:
     """(Re)link the story groups of ``rows`` (new items or items whose key changed).
 
     Returns the rows whose ``story_id`` changed. Needs ids: call after the batch is flushed.
     """
     keys = sorted({row.story_key for row in rows if row.story_key})
+    _serialise_keys(session, keys)
     shared = _keys_spanning_sources(session, keys) if keys else set()
     # Only keys shared across sources, and rows that were mirrors, can need (un)linking; the
     # common case (a new item nobody else published) loads no rows at all.
