@@ -77,6 +77,11 @@ class _HealthUpdate:
 class RoundReport:
     outcomes: list[SourceOutcome] = field(default_factory=list)
 
+    def in_order_of(self, sources: Sequence[SourceConfig]) -> None:
+        """Outcomes in the order the sources were given (they finish in any order)."""
+        order = {source.id: index for index, source in enumerate(sources)}
+        self.outcomes.sort(key=lambda outcome: order[outcome.source_id])
+
     @property
     def failed(self) -> int:
         return sum(1 for outcome in self.outcomes if not outcome.ok)
@@ -165,7 +170,7 @@ class RoundRunner:
         self, sources: Sequence[SourceConfig], *, progress: ProgressCallback | None = None
     ) -> RoundReport:
         report = RoundReport()
-        states = await self._blocking(self._load_states, [source.id for source in sources])
+        states = await self._blocking(stored_validators, self.engine, [source.id for source in sources])
         async with Fetcher(self.settings) as fetcher:
 
             async def one(source: SourceConfig) -> None:
@@ -178,15 +183,8 @@ class RoundRunner:
                 await asyncio.gather(*(one(source) for source in sources))
             finally:
                 await self._flush_health()
-        order = {source.id: index for index, source in enumerate(sources)}
-        report.outcomes.sort(key=lambda outcome: order[outcome.source_id])
+        report.in_order_of(sources)
         return report
-
-    def _load_states(self, source_ids: list[str]) -> dict[str, Validators]:
-        with Session(self.engine) as session:
-            rows = session.exec(select(SourceState).where(SourceState.source_id.in_(source_ids))).all()  # type: ignore[attr-defined]
-            known = {row.source_id: Validators(row.etag, row.last_modified) for row in rows}
-        return {source_id: known.get(source_id, Validators()) for source_id in source_ids}
 
     async def poll_one(self, source: SourceConfig, fetcher: Fetcher, validators: Validators) -> SourceOutcome:
         outcome = SourceOutcome(source.id)
@@ -243,8 +241,6 @@ class RoundRunner:
         return func(*args, **kwargs) if self.inline else await asyncio.to_thread(func, *args, **kwargs)
 
     def _store(self, source_id: str, pairs: list[tuple[NormalizedItem, Classification]]) -> StoreReport:
-        if not pairs:
-            return StoreReport()
         with Session(self.engine, expire_on_commit=False) as session:
             report = store_items(session, source_id=source_id, items=pairs)
             session.commit()
@@ -306,19 +302,22 @@ def due_source_ids(engine: Engine, sources: Sequence[SourceConfig], *, now: date
     return due
 
 
+def stored_validators(engine: Engine, source_ids: list[str]) -> dict[str, Validators]:
+    """Each source's conditional-GET validators (empty for a source never fetched)."""
+    with Session(engine) as session:
+        rows = session.exec(select(SourceState).where(col(SourceState.source_id).in_(source_ids))).all()
+        known = {row.source_id: Validators(row.etag, row.last_modified) for row in rows}
+    return {source_id: known.get(source_id, Validators()) for source_id in source_ids}
+
+
 def _expected_bodies(engine: Engine, sources: Sequence[SourceConfig]) -> int:
     """Sources likely to send a whole body: those with no validators for a conditional GET.
 
     They decide whether a round is worth the process pool. A round of feeds that will mostly answer
     304 (the steady state) is cheaper in-process than the pool's start-up.
     """
-    with Session(engine) as session:
-        statement = select(SourceState.source_id).where(
-            col(SourceState.source_id).in_([source.id for source in sources]),
-            (col(SourceState.etag).is_not(None)) | (col(SourceState.last_modified).is_not(None)),
-        )
-        conditional = set(session.exec(statement).all())
-    return sum(1 for source in sources if source.id not in conditional)
+    validators = stored_validators(engine, [source.id for source in sources])
+    return sum(1 for found in validators.values() if not (found.etag or found.last_modified))
 
 
 async def poll_sources(
@@ -346,8 +345,7 @@ async def poll_sources(
         progress=progress,
         in_process=lambda chunk: in_process().run(chunk),
     )
-    order = {source.id: index for index, source in enumerate(sources)}
-    report.outcomes.sort(key=lambda outcome: order[outcome.source_id])
+    report.in_order_of(sources)
     return report
 
 
