@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from subscribers import queries
 from subscribers.digest import build_digest, render_digest, since_of
@@ -39,11 +40,7 @@ def run_digest_job(
     now = as_utc(now)
     report = Report("digest")
     with Session(engine, expire_on_commit=False) as session:
-        subscribers = list(session.exec(
-            select(Subscriber).where(
-                Subscriber.status == "active", col(Subscriber.frequency).in_(DIGEST_FREQUENCIES)
-            ).order_by(col(Subscriber.id))
-        ))
+        subscribers = list(session.exec(_digest_readers().order_by(col(Subscriber.id))))
         due = _due(subscribers, now=now, force=force_all, report=report)
         settings = get_settings()
         big = len(due) >= settings.digest_process_min_subscribers
@@ -54,6 +51,13 @@ def run_digest_job(
         elif due:
             queue_due(session, due, now=now, dry_run=dry_run, report=report)
     return report
+
+
+def _digest_readers() -> SelectOfScalar[Subscriber]:
+    """Active subscribers who take digests (whoever else is due for nothing here)."""
+    return select(Subscriber).where(
+        Subscriber.status == "active", col(Subscriber.frequency).in_(DIGEST_FREQUENCIES)
+    )
 
 
 def queue_due(
@@ -80,13 +84,8 @@ def due_subscribers(
     """``ids``' subscribers (still active digest readers) whose period is due, in id order."""
     subscribers: list[Subscriber] = []
     for start in range(0, len(ids), 500):
-        subscribers += session.exec(
-            select(Subscriber).where(
-                col(Subscriber.id).in_(ids[start : start + 500]),
-                Subscriber.status == "active",
-                col(Subscriber.frequency).in_(DIGEST_FREQUENCIES),
-            )
-        ).all()
+        chunk = ids[start : start + 500]
+        subscribers += session.exec(_digest_readers().where(col(Subscriber.id).in_(chunk))).all()
     subscribers.sort(key=lambda subscriber: subscriber.id or 0)
     return _due(subscribers, now=now, force=force_all, report=report)
 

@@ -17,7 +17,6 @@ import typer
 
 _app = typer.Typer(
     name="watcher",
-    help="Cluster Watch: EU funding calls, events and cluster news, classified and delivered.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -36,7 +35,7 @@ COMMAND_MODULES = list(dict.fromkeys(COMMANDS.values()))
 _registered: set[str] = set()
 
 
-@_app.callback()
+@_app.callback()  # also keeps a one-command app a group (`watcher poll`, not `watcher`)
 def _group() -> None:
     """Cluster Watch: EU funding calls, events and cluster news, classified and delivered."""
 
