@@ -20,7 +20,14 @@ from urllib.parse import urlencode
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from subscribers.compose import base_url, build_message, clean_header, render_pair, subscriber_links
+from subscribers.compose import (
+    Fragments,
+    base_url,
+    build_message,
+    clean_header,
+    render_pair,
+    subscriber_links,
+)
 from subscribers.digest_run import DigestRun, Row
 from subscribers.i18n import closing_phrase, count_new, format_date, in_ecosystem, t, updates_phrase
 from subscribers.mime import OutgoingMessage
@@ -81,6 +88,7 @@ class Digest:
     editor_notes: list[dict[str, Any]] = field(default_factory=list)
     subject: str = ""
     item_ids: list[int] = field(default_factory=list)
+    fragments: Fragments | None = None  # the run's pre-inlined item blocks, which the views point to
 
     @property
     def is_empty(self) -> bool:
@@ -179,7 +187,7 @@ def build_digest(
     def view(row: Row) -> dict[str, Any]:
         return run.view(row.item, language, today)
 
-    digest = Digest(subscriber.id, language, period, since, now)
+    digest = Digest(subscriber.id, language, period, since, now, fragments=run.fragments)
     new = chosen.new
     noted = list(chosen.noted)
     noted_ids = {r.id for r in noted}
@@ -256,7 +264,7 @@ def digest_subject(
 
 def render_digest(digest: Digest, subscriber: Subscriber) -> OutgoingMessage:
     """The digest as a message (HTML + text), with list headers and its deterministic Message-ID."""
-    text, html = render_pair("digest", _context(digest, subscriber))
+    text, html = render_pair("digest", _context(digest, subscriber), fragments=digest.fragments)
     return build_message(
         subscriber=subscriber, message_key=digest.message_key, subject=digest.subject,
         text=text, html=html, bulk=True, now=digest.now,

@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from subscribers import queries
 from subscribers.candidates import CandidateSet
-from subscribers.compose import item_blocks, item_view
+from subscribers.compose import Fragments, item_blocks, item_view
 from subscribers.matching import audience
 from subscribers.models import Subscriber, Topic
 from subscribers.preferences import preferences_of
@@ -96,6 +96,7 @@ class DigestRun:
         self._topics = topics
         self._day_masks: dict[date, tuple[int, int]] = {}
         self._views: dict[tuple[int | None, str, date], dict[str, Any]] = {}
+        self.fragments: Fragments | None = Fragments()  # item blocks, their CSS inlined once per run
 
     def topics_of(self, subscriber_id: int) -> list[Topic]:
         if self._topics is None:
@@ -148,7 +149,8 @@ class DigestRun:
         key = (item.id, language, today)
         found = self._views.get(key)
         if found is None:
-            found = self._views[key] = item_blocks(item_view(item, language, today=today), language)
+            view = item_view(item, language, today=today)
+            found = self._views[key] = item_blocks(view, language, self.fragments)
         return found
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from subscribers.digest import build_digest, preview, render_digest
-from tests.subscribers.factories import day, make_item, make_subscriber
+from subscribers.digest import build_digest, preview, render_digest, since_of
+from subscribers.digest_run import DigestRun
+from subscribers.schedule import latest_period, local_today
+from tests.subscribers.factories import day, html_of, make_item, make_subscriber
 from watcher.models import ItemEvent
 from watcher.settings import get_settings
 
@@ -260,3 +263,31 @@ def test_digest_job_queries_do_not_grow_with_subscribers(engine: Engine) -> None
     with Session(engine) as session:
         _many_items(session, 30)
     assert selects_for(2, 0) == selects_for(12, 100)
+
+
+def _without_tokens(html: str) -> str:
+    """Signed links carry a timestamp; two renders a second apart differ only there."""
+    return re.sub(r"/(u|preferences)/[\w.-]+", r"/\1/TOKEN", html)
+
+
+@pytest.mark.parametrize("language", ["en", "it"])
+def test_blocks_inlined_once_give_the_same_html_as_inlining_each_digest_whole(
+    engine: Engine, language: str
+) -> None:
+    with Session(engine) as session:
+        seed(session)
+        make_item(session, title="Bando «Università & PMI» <2027> — ça va", ecosystems=["health"],
+                  deadline=day("2026-12-02"), first_seen_at=NEW, text="Città, qualità: più è meglio. " * 30)
+        subscriber = make_subscriber(session, language=language, ecosystems=["health"], name="Zoë")
+        period = latest_period(subscriber, NOW)
+        since, today = since_of(subscriber, period), local_today(subscriber, NOW)
+        html = {}
+        for shared_blocks in (True, False):
+            run = DigestRun(session, now=NOW, since=since, days=[today])
+            if not shared_blocks:
+                run.fragments = None  # the old way: every digest inlined whole, blocks included
+            digest = build_digest(session, subscriber, now=NOW, period=period, run=run)
+            assert digest is not None
+            html[shared_blocks] = html_of(render_digest(digest, subscriber).as_email())
+    assert "<!--cw-fragment" not in html[True] and "&#" in html[True] and 'style="' in html[True]
+    assert _without_tokens(html[True]) == _without_tokens(html[False])
