@@ -9,6 +9,7 @@ re-subscription) revokes every old link. itsdangerous compares signatures with
 from __future__ import annotations
 
 import hmac
+from functools import lru_cache
 from typing import Literal
 
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
@@ -36,7 +37,12 @@ class TokenInvalid(TokenError):
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
     if purpose not in PURPOSES:
         raise ValueError(f"unknown token purpose {purpose!r}")
-    return URLSafeTimedSerializer(get_settings().secret_key, salt=f"cluster-watch/{purpose}")
+    return _keyed_serializer(get_settings().secret_key, purpose)
+
+
+@lru_cache(maxsize=16)
+def _keyed_serializer(secret_key: str, purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=f"cluster-watch/{purpose}")
 
 
 def make_token(subscriber_id: int, purpose: Purpose, *, nonce: str = "") -> str:
@@ -74,7 +80,17 @@ def read_token(token: str, purpose: Purpose, *, max_age_s: int | None = None) ->
 def token_for(subscriber: Subscriber, purpose: Purpose) -> str:
     if subscriber.id is None:
         raise ValueError("subscriber has no id yet; flush the session first")
-    return make_token(subscriber.id, purpose, nonce=subscriber.token_nonce)
+    if purpose == "confirm":  # it expires: always a fresh timestamp
+        return make_token(subscriber.id, purpose, nonce=subscriber.token_nonce)
+    return _lasting_token(subscriber.id, purpose, subscriber.token_nonce, get_settings().secret_key)
+
+
+@lru_cache(maxsize=1024)
+def _lasting_token(subscriber_id: int, purpose: Purpose, nonce: str, secret_key: str) -> str:
+    """A token that never expires, signed once per (subscriber, purpose, nonce, key) in a process:
+    a digest's links and its List-Unsubscribe header ask for the same tokens, and a rebuilt message
+    keeps the same bytes. A new nonce (revocation) or key is a new cache entry, never a stale token."""
+    return _keyed_serializer(secret_key, purpose).dumps([int(subscriber_id), nonce])
 
 
 def subscriber_for_token(
