@@ -94,6 +94,22 @@ class FileBackend:
         return None
 
 
+def wire_form(raw: bytes) -> bytes | None:
+    """``raw`` as DATA carries it (dot-stuffed, ending in ``.<CRLF>``), or None when ``raw`` has a
+    bare CR or LF or does not end with CRLF: then aiosmtplib's own normalisation is needed.
+
+    Equal to what ``aiosmtplib`` writes for such a message (``tests/subscribers/mailer`` checks it).
+    """
+    line_feeds = raw.count(b"\n")
+    if not raw.endswith(b"\r\n") or raw.count(b"\r\n") != line_feeds or raw.count(b"\r") != line_feeds:
+        return None
+    if b"\n." in raw:
+        raw = raw.replace(b"\n.", b"\n..")
+    if raw.startswith(b"."):
+        raw = b"." + raw
+    return raw + b".\r\n"
+
+
 def _classify_reply(code: int, message: str, *, stage: str) -> Outcome:
     detail = f"{stage}: {code} {message}".strip()
     if 400 <= code < 500 or code in TEMPORARY_5XX:
@@ -186,7 +202,7 @@ class SmtpBackend:
             client.close()
             return Outcome("retry", None, f"rcpt: {error!r}", stage="rcpt")
         try:
-            response = await client.data(message.raw)
+            response = await self._data(client, message.raw)
         except aiosmtplib.SMTPResponseException as error:
             return await self._reset(client, _classify_reply(error.code, error.message, stage="data"))
         except (aiosmtplib.SMTPException, OSError) as error:
@@ -194,6 +210,28 @@ class SmtpBackend:
             detail = f"data: connection lost or timed out after the message was handed over: {error!r}"
             return Outcome("unknown", None, detail, stage="data")
         return Outcome("sent", response.code, f"{response.code} {response.message}"[:500], stage="data")
+
+    async def _data(self, client: aiosmtplib.SMTP, raw: bytes) -> aiosmtplib.SMTPResponse:
+        """DATA with ``raw`` written as it goes on the wire (``client.data`` when it is not CRLF-only).
+
+        ``client.data`` rewrites every line ending and dot-stuffs with two regular expressions over
+        the whole message: a fifth of a drain's CPU for our ~40 KiB digests. Our composer writes
+        CRLF-only messages, for which dot-stuffing is one ``bytes.replace`` (:func:`wire_form`).
+        The replies are checked as ``client.data`` checks them: 354 to DATA, 250 after the payload.
+        """
+        wire = wire_form(raw)
+        if wire is None:
+            return await client.data(raw)
+        response = await client.execute_command(b"DATA")
+        if response.code != 354:
+            raise aiosmtplib.SMTPDataError(response.code, response.message)
+        if client.protocol is None:
+            raise aiosmtplib.SMTPServerDisconnected("Connection lost")
+        client.protocol.write(wire)  # no await in between: the reply cannot arrive unread
+        response = await client.protocol.read_response(timeout=self.timeout_s)
+        if response.code != 250:
+            raise aiosmtplib.SMTPDataError(response.code, response.message)
+        return response
 
     async def _reset(self, client: aiosmtplib.SMTP, outcome: Outcome) -> Outcome:
         """Clear the refused transaction so the connection can be reused; drop it if that fails."""
