@@ -149,14 +149,13 @@ def _write_batch(session: Session, batch: list[_Built], *, now: datetime, report
     """Enqueue and record a batch in one transaction; on failure, redo it one subscriber at a time."""
     counts = Report("digest")
     try:
-        for built in batch:
-            _write_one(session, built, now=now, report=counts)
+        _write(session, batch, now=now, report=counts)
         session.commit()
     except Exception:
         session.rollback()
         for built in batch:
             try:
-                _write_one(session, built, now=now, report=report)
+                _write(session, [built], now=now, report=report)
                 session.commit()
             except Exception as error:
                 session.rollback()
@@ -166,21 +165,26 @@ def _write_batch(session: Session, batch: list[_Built], *, now: datetime, report
     report.already_sent += counts.already_sent
 
 
-def _write_one(session: Session, built: _Built, *, now: datetime, report: Report) -> None:
-    from subscribers.outbox import enqueue
+def _write(session: Session, batch: list[_Built], *, now: datetime, report: Report) -> None:
+    """Queue the built messages in one statement, then note each subscriber's period as done."""
+    from subscribers.outbox import ToQueue, enqueue_many, recipient_key
 
-    subscriber = built.subscriber
-    if built.outcome == "failed":
-        return
-    if built.outcome == "already_sent":
-        report.already_sent += 1
-    elif built.outcome == "queued":
-        assert built.message is not None
-        if enqueue(session, subscriber_id=subscriber.id, message_key=built.period.key, kind="digest",
-                   message=built.message):
-            report.queued += 1
-            subscriber.last_digest_at = as_utc(now)
-        else:
+    queued = enqueue_many(session, [
+        ToQueue(built.subscriber.id, built.period.key, "digest", built.message)
+        for built in batch if built.outcome == "queued" and built.message is not None
+    ])
+    for built in batch:
+        subscriber = built.subscriber
+        if built.outcome == "failed":
+            continue
+        if built.outcome == "queued":
+            assert built.message is not None
+            if (recipient_key(subscriber.id, built.message.recipient), built.period.key) in queued:
+                report.queued += 1
+                subscriber.last_digest_at = as_utc(now)
+            else:
+                report.already_sent += 1
+        elif built.outcome == "already_sent":
             report.already_sent += 1
-    subscriber.last_digest_key = built.period.key
-    session.add(subscriber)
+        subscriber.last_digest_key = built.period.key
+        session.add(subscriber)

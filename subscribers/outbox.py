@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import policy
 from email.message import EmailMessage
@@ -84,6 +85,16 @@ def _complete_headers(message: EmailMessage) -> None:
         message["Message-ID"] = make_msgid(idstring=uuid.uuid4().hex[:12], domain=domain)
 
 
+@dataclass(frozen=True, slots=True)
+class ToQueue:
+    """One message for :func:`enqueue_many`."""
+
+    subscriber_id: int | None
+    message_key: str
+    kind: str
+    message: OutgoingMessage | EmailMessage
+
+
 def enqueue(
     session: Session,
     *,
@@ -101,8 +112,33 @@ def enqueue(
     Runs in the caller's transaction (the caller commits) and never raises on a duplicate: the
     database decides with ``INSERT ... ON CONFLICT DO NOTHING``, so two concurrent jobs cannot both win.
     """
-    if not message_key:
+    return bool(enqueue_many(session, [ToQueue(subscriber_id, message_key, kind, message)]))
+
+
+def enqueue_many(session: Session, entries: list[ToQueue]) -> set[tuple[str, str]]:
+    """:func:`enqueue` for many messages at once; returns the (recipient_key,
+    message_key) pairs newly queued (the others were queued before, or twice in ``entries``).
+
+    A digest job queues thousands of ~40 KiB messages: one INSERT per message, with its round trip
+    through the ORM, was a fifth of the job's time.
+    """
+    if not entries:
+        return set()
+    rows = [_row(entry) for entry in entries]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # Many parameter sets with RETURNING: SQLAlchemy's "insertmanyvalues" sends them as multi-row
+    # INSERTs from one cached compilation.
+    statement = (
+        insert(OUTBOX).on_conflict_do_nothing().returning(OUTBOX.c.recipient_key, OUTBOX.c.message_key)
+    )
+    return {(key, message_key) for key, message_key in session.connection().execute(statement, rows)}
+
+
+def _row(entry: ToQueue) -> dict[str, object]:
+    if not entry.message_key:
         raise ValueError("message_key must not be empty")
+    message = entry.message
     if isinstance(message, OutgoingMessage):
         recipient, subject, identifier, raw = (
             message.recipient,
@@ -116,24 +152,21 @@ def enqueue(
         subject = str(message["Subject"] or "")
         identifier = str(message["Message-ID"]).strip()
         raw = message.as_bytes(policy=policy.SMTP)
-    row = {
-        "subscriber_id": subscriber_id,
-        "recipient_key": recipient_key(subscriber_id, recipient),
-        "message_key": message_key,
-        "kind": kind,
+    now = utcnow()
+    return {
+        "subscriber_id": entry.subscriber_id,
+        "recipient_key": recipient_key(entry.subscriber_id, recipient),
+        "message_key": entry.message_key,
+        "kind": entry.kind,
         "recipient": recipient,
         "subject": subject,
         "message_id": identifier,
         "raw": raw,
         "state": "pending",
         "attempts": 0,
-        "next_attempt_at": utcnow(),
-        "created_at": utcnow(),
+        "next_attempt_at": now,
+        "created_at": now,
     }
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(OUTBOX).values(**row).on_conflict_do_nothing().returning(OUTBOX.c.id)
-    return session.execute(statement).first() is not None
 
 
 def worker_identity() -> str:
@@ -317,6 +350,7 @@ __all__ = [
     "Claimed",
     "OutboxMessage",
     "Outcome",
+    "ToQueue",
     "admin_action",
     "cancel_suppressed",
     "claim",
@@ -324,6 +358,7 @@ __all__ = [
     "drain",
     "drain_sync",
     "enqueue",
+    "enqueue_many",
     "mark_handed",
     "record",
     "recover_stale",
