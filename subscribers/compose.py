@@ -45,10 +45,10 @@ SEPARATORS = {"\u2028", "\u2029", "\x85"}
 
 def clean_header(text: str, *, max_length: int = SUBJECT_MAX) -> str:
     """Header-safe single line: no control or separator characters, collapsed spaces, bounded."""
-    chars = [
-        " " if (unicodedata.category(ch)[0] == "C" or ch in SEPARATORS) else ch for ch in str(text or "")
-    ]
-    line = " ".join("".join(chars).split())
+    text = str(text or "")
+    if not text.isprintable():  # printable text has no C* character and no line/paragraph separator
+        text = "".join(" " if (unicodedata.category(ch)[0] == "C" or ch in SEPARATORS) else ch for ch in text)
+    line = " ".join(text.split())
     if len(line) > max_length:
         line = line[: max_length - 1].rstrip() + "…"
     return line

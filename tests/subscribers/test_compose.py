@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from email import message_from_bytes, policy
 
 from hypothesis import given, settings
@@ -19,6 +20,15 @@ def test_clean_header_strips_line_breaks_and_controls() -> None:
     assert clean_header("Call\r\nBcc: x@evil.org") == "Call Bcc: x@evil.org"
     assert clean_header("A\u2028B\x00C\x85D\tE") == "A B C D E"
     assert len(clean_header("x" * 1000)) == 200
+
+
+@given(st.text(max_size=300))
+def test_clean_header_replaces_exactly_controls_and_separators(text: str) -> None:
+    spaced = "".join(
+        " " if unicodedata.category(ch)[0] == "C" or ch in "\u2028\u2029\x85" else ch for ch in text
+    )
+    expected = " ".join(spaced.split())
+    assert clean_header(text, max_length=1000) == expected
 
 
 def test_message_id_is_deterministic_and_uses_base_url_domain() -> None:
