@@ -28,7 +28,7 @@ from subscribers.compose import (
     render_pair,
     subscriber_links,
 )
-from subscribers.digest_run import DigestRun, Row
+from subscribers.digest_run import KIND_ORDER, OTHER, DigestRun, Row
 from subscribers.i18n import closing_phrase, count_new, format_date, in_ecosystem, t, updates_phrase
 from subscribers.mime import OutgoingMessage
 from subscribers.models import Subscriber
@@ -37,9 +37,6 @@ from subscribers.report import Report
 from subscribers.schedule import Period, as_utc, latest_period, local_today
 from watcher.models import ItemEvent
 from watcher.settings import get_settings
-
-KIND_ORDER = ("call", "event", "news")
-OTHER = "other"
 
 
 @dataclass
@@ -87,7 +84,6 @@ class Digest:
     updates: list[Update] = field(default_factory=list)
     editor_notes: list[dict[str, Any]] = field(default_factory=list)
     subject: str = ""
-    item_ids: list[int] = field(default_factory=list)
     fragments: Fragments | None = None  # the run's pre-inlined item blocks, which the views point to
 
     @property
@@ -99,47 +95,58 @@ class Digest:
         return self.period.key
 
 
-def _primary_ecosystem(row: Row, followed: list[str]) -> str:
-    for slug in row.ecosystems:
-        if not followed or slug in followed:
-            return slug if slug in ECOSYSTEM_SLUGS else OTHER
-    return OTHER
+@dataclass(frozen=True, slots=True)
+class KindCount:
+    """How many new items of a kind a digest has (editor's notes included), and in which groups."""
+
+    kind: str
+    count: int
+    ecosystems: frozenset[str]
 
 
-def _by_kind(rows: list[Row], followed: list[str]) -> dict[str, list[tuple[str, Row]]]:
-    """(primary ecosystem, row) by kind, each kind in display order."""
-    found: dict[str, list[tuple[str, Row]]] = {}
-    for row in rows:
-        found.setdefault(row.kind, []).append((_primary_ecosystem(row, followed), row))
-    for of_kind in found.values():
-        of_kind.sort(key=lambda pair: pair[1].sort_key)
+def _by_group(run: DigestRun, new: int, followed: list[str]) -> dict[str, dict[str, int]]:
+    """kind -> group slug -> mask of those new items, groups in display order, empty ones left out."""
+    groups = run.groups(followed)
+    found: dict[str, dict[str, int]] = {}
+    for kind in KIND_ORDER:
+        of_kind = new & run.kind_mask(kind)
+        if not of_kind:
+            continue
+        by_slug = {slug: of_kind & groups[slug] for slug in ECOSYSTEM_SLUGS if of_kind & groups.get(slug, 0)}
+        rest = of_kind & ~_union(by_slug.values())
+        found[kind] = {**by_slug, OTHER: rest} if rest else by_slug
     return found
 
 
+def _union(masks: Any) -> int:
+    union = 0
+    for mask in masks:
+        union |= mask
+    return union
+
+
 def _kind_sections(
-    by_kind: dict[str, list[tuple[str, Row]]], language: str, *, skip: set[int], view: Any
+    run: DigestRun, by_group: dict[str, dict[str, int]], language: str, *, skip: int, view: Any
 ) -> list[KindSection]:
     """Sections by kind, groups by primary ecosystem; at most ``digest_group_items`` per group and
     ``digest_max_items`` per section are shown, the rest is a count and a link to the archive."""
     settings = get_settings()
     sections: list[KindSection] = []
-    order = {slug: i for i, slug in enumerate((*ECOSYSTEM_SLUGS, OTHER))}
-    for kind in KIND_ORDER:
-        of_kind = [(slug, row) for slug, row in by_kind.get(kind, []) if row.id not in skip]
-        if not of_kind:
+    for kind, groups in by_group.items():
+        count = _union(groups.values()) & ~skip
+        if not count:
             continue
-        section = KindSection(kind, t(f"kind.{kind}", language), count=len(of_kind))
+        section = KindSection(kind, t(f"kind.{kind}", language), count=count.bit_count())
         section.archive_url = archive_url(kind=kind)
-        groups: dict[str, list[Row]] = {}
-        for slug, row in of_kind:
-            groups.setdefault(slug, []).append(row)
         room = settings.digest_max_items
-        for slug in sorted(groups, key=lambda s: order.get(s, len(order))):
-            members = groups[slug]
+        for slug, mask in groups.items():
+            members = mask & ~skip
+            if not members:
+                continue
             title = t("other_ecosystems", language) if slug == OTHER else ecosystem_name(slug, language)
-            shown = members[: max(0, min(settings.digest_group_items, room))]
+            shown = run.first_rows(members, max(0, min(settings.digest_group_items, room)))
             room -= len(shown)
-            group = Group(slug, title, [view(r) for r in shown], more=len(members) - len(shown))
+            group = Group(slug, title, [view(r) for r in shown], more=members.bit_count() - len(shown))
             group.archive_url = archive_url(kind=kind, ecosystem=None if slug == OTHER else slug)
             (section.groups if shown else section.also).append(group)
         section.more = sum(g.more for g in (*section.groups, *section.also))
@@ -188,21 +195,17 @@ def build_digest(
         return run.view(row.item, language, today)
 
     digest = Digest(subscriber.id, language, period, since, now, fragments=run.fragments)
-    new = chosen.new
-    noted = list(chosen.noted)
-    noted_ids = {r.id for r in noted}
-    noted += [r for r in new if r.editor_note and r.id not in noted_ids]
-    noted_ids = {r.id for r in noted}
-    digest.editor_notes = [view(r) for r in noted]
-    by_kind = _by_kind(new, prefs.ecosystems)
-    digest.kinds = _kind_sections(by_kind, language, skip=noted_ids, view=view)
+    digest.editor_notes = [view(r) for r in chosen.noted]
+    by_group = _by_group(run, chosen.new, prefs.ecosystems)
+    digest.kinds = _kind_sections(run, by_group, language, skip=chosen.noted_mask, view=view)
     closing = chosen.closing
     limit = get_settings().digest_max_items
     digest.closing_soon = [view(r) for r in closing[:limit]]
     digest.closing_more = max(0, len(closing) - limit)
-    digest.updates = _updates(digest, chosen.changes, exclude={r.id for r in new}, view=view)
-    digest.item_ids = sorted({r.id for r in (*new, *noted, *closing)})
-    digest.subject = digest_subject(digest, by_kind, closing, today=today)
+    digest.updates = _updates(digest, chosen.changes, exclude=chosen.new, view=view)
+    counts = [KindCount(kind, _union(groups.values()).bit_count(), frozenset(groups))
+              for kind, groups in by_group.items()]
+    digest.subject = digest_subject(digest, counts, closing, today=today)
     if allow_empty is None:
         allow_empty = get_settings().send_empty_digest
     if digest.is_empty and not allow_empty:
@@ -211,12 +214,13 @@ def build_digest(
 
 
 def _updates(
-    digest: Digest, changes: list[tuple[ItemEvent, Row]], *, exclude: set[int], view: Any
+    digest: Digest, changes: list[tuple[ItemEvent, Row]], *, exclude: int, view: Any
 ) -> list[Update]:
+    """Deadline changes, latest first, of items not among the new ones (mask ``exclude``)."""
     updates: list[Update] = []
     seen: set[int] = set()
     for event, item in reversed(changes):
-        if item.id in exclude or item.id in seen:
+        if exclude >> item.bit & 1 or item.id in seen:
             continue
         seen.add(item.id)
         text = t("deadline_changed", digest.language, old=_date_text(event.old_value, digest.language),
@@ -234,20 +238,14 @@ def _date_text(value: str | None, language: str) -> str:
         return value[:40]
 
 
-def digest_subject(
-    digest: Digest, by_kind: dict[str, list[tuple[str, Row]]], closing: list[Row], *, today: date
-) -> str:
+def digest_subject(digest: Digest, counts: list[KindCount], closing: list[Row], *, today: date) -> str:
     """"3 new calls in Health · 1 closes in 5 days" — counts of what is inside, localised."""
     language = digest.language
     news_parts: list[str] = []
-    for kind in KIND_ORDER:
-        of_kind = by_kind.get(kind)
-        if not of_kind:
-            continue
-        phrase = count_new(kind, len(of_kind), language)
-        ecosystems = {slug for slug, _ in of_kind}
-        if len(ecosystems) == 1 and OTHER not in ecosystems:
-            phrase += " " + in_ecosystem(ecosystem_name(ecosystems.pop(), language), language)
+    for of_kind in counts:
+        phrase = count_new(of_kind.kind, of_kind.count, language)
+        if len(of_kind.ecosystems) == 1 and OTHER not in of_kind.ecosystems:
+            phrase += " " + in_ecosystem(ecosystem_name(next(iter(of_kind.ecosystems)), language), language)
         news_parts.append(phrase)
     parts = [", ".join(news_parts)] if news_parts else []
     if closing and (parts or digest.updates or digest.editor_notes):
