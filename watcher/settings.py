@@ -173,6 +173,10 @@ class Settings(BaseSettings):
     digest_process_min_subscribers: int = Field(
         500, description="Digest runs with fewer due subscribers than this stay in-process."
     )
+    digest_worker_nice: int = Field(
+        10, ge=0, le=19,
+        description="Niceness of digest worker processes: sending and the web app get the CPU first.",
+    )
 
     # --- operations --------------------------------------------------------------------------
     log_format: Literal["text", "json"] = Field("text", description="Log lines as text or JSON objects.")
