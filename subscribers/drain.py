@@ -65,6 +65,16 @@ class DrainReport:
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
+    def absorb(self, other: DrainReport) -> None:
+        """Add ``other`` (a later drain of the same run) to this report."""
+        for name in ("recovered_unknown", "recovered_pending", "cancelled_suppressed", "claimed", "sent",
+                     "retry", "failed", "unknown", "released"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.backend = self.backend or other.backend
+        self.stopped, self.paused = other.stopped or self.stopped, other.paused or self.paused
+        self.elapsed_s = round(self.elapsed_s + other.elapsed_s, 3)
+        self.errors = (self.errors + other.errors)[:5]
+
     def __bool__(self) -> bool:
         """Falsy when the drain found nothing to do (so schedulers log nothing)."""
         return bool(

@@ -7,12 +7,16 @@ Delivery jobs live on the ``subscribers`` side; this module only triggers them.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from watcher.db import get_engine
 from watcher.observability import metrics
 from watcher.pipeline import due_source_ids, poll_sources_sync
 from watcher.settings import Settings
 from watcher.sources.config import load_sources
+
+if TYPE_CHECKING:
+    from subscribers.report import Report
 
 
 def poll_due_sources(settings: Settings) -> str:
@@ -26,10 +30,24 @@ def poll_due_sources(settings: Settings) -> str:
 
 
 def send_due_digests(settings: Settings) -> str:
-    from subscribers.digest import send_due_digests as send
+    """Queue the due digests and send them while the rest are still being built."""
+    from subscribers.drain_alongside import drain_alongside
 
-    report = send(get_engine(settings.resolved_database_url()), now=datetime.now(UTC))
+    report, drained = drain_alongside(lambda: _queue_digests(settings), settings)
+    metrics.record_drain(drained)
+    return "; ".join(str(part) for part in (report, drained) if part)
+
+
+def queue_due_digests(settings: Settings) -> str:
+    """Queue the due digests only: under `watcher worker`, the workers drain the outbox."""
+    report = _queue_digests(settings)
     return str(report) if report else ""
+
+
+def _queue_digests(settings: Settings) -> Report:
+    from subscribers.digest import send_due_digests as queue
+
+    return queue(get_engine(settings.resolved_database_url()), now=datetime.now(UTC))
 
 
 def flush_alerts(settings: Settings) -> str:

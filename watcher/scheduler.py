@@ -32,6 +32,7 @@ def _safe(name: str, job: Callable[[Settings], object]) -> Callable[[Settings], 
             log.exception("scheduled job %s failed", name)
 
     run.__name__ = name
+    run.__wrapped__ = job  # type: ignore[attr-defined]  # which job a schedule entry runs (for tests)
     return run
 
 
@@ -39,7 +40,8 @@ def build_scheduler(settings: Settings, *, worker_mode: bool = False) -> Backgro
     """A scheduler with the polling and delivery jobs registered (not started).
 
     ``worker_mode``: polling and the outbox drain are left out, because `watcher worker` processes
-    share those through leases; the holder of the scheduler lock only runs the periodic jobs.
+    share those through leases; the holder of the scheduler lock only runs the periodic jobs (and
+    its digest job only queues).
     """
     scheduler = BackgroundScheduler(
         timezone=settings.timezone,
@@ -57,6 +59,10 @@ def build_scheduler(settings: Settings, *, worker_mode: bool = False) -> Backgro
     ]
     if worker_mode:
         schedule = [entry for entry in schedule if entry[0] not in {"poll_due_sources", "drain_outbox"}]
+        schedule = [
+            (name, jobs.queue_due_digests if name == "send_due_digests" else job, every_s, first)
+            for name, job, every_s, first in schedule
+        ]
     for name, job, every_s, first in schedule:
         scheduler.add_job(
             _safe(name, job),

@@ -11,7 +11,7 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -22,6 +22,10 @@ from sqlmodel import Session, col, select
 
 from watcher.cli.common import fail, settings_or_exit
 from watcher.db import get_engine, session_scope
+
+if TYPE_CHECKING:
+    from subscribers.drain import DrainReport
+    from subscribers.report import Report
 
 console = Console()
 subscribers_app = typer.Typer(help="Add, list, import, export and erase subscribers.", no_args_is_help=True)
@@ -63,7 +67,10 @@ def _drain(queue_only: bool, dry_run: bool = False) -> None:
     except ImportError:
         console.print("[yellow]outbox drain not available; messages stay queued[/]")
         return
-    report = drain_sync(settings_or_exit())
+    _print_drain(drain_sync(settings_or_exit()))
+
+
+def _print_drain(report: DrainReport) -> None:
     console.print(f"outbox: sent {report.sent}, retry {report.retry}, failed {report.failed}")
 
 
@@ -320,13 +327,24 @@ def digest_send(
     dry_run: DryRun = False,
     queue_only: QueueOnly = False,
 ) -> None:
-    """Queue and send due digests; a period already sent is never sent again."""
+    """Queue and send due digests (sending starts while later ones are built); a period already sent
+    is never sent again."""
     from subscribers.digest import send_due_digests
 
-    settings_or_exit()
-    report = send_due_digests(_engine(), now=_now(), force_all=now, dry_run=dry_run)
+    settings = settings_or_exit()
+    at = _now()
+
+    def queue() -> Report:
+        return send_due_digests(_engine(), now=at, force_all=now, dry_run=dry_run)
+
+    if queue_only or dry_run:
+        _report_table(queue())
+        return
+    from subscribers.drain_alongside import drain_alongside
+
+    report, drained = drain_alongside(queue, settings)
     _report_table(report)
-    _drain(queue_only, dry_run)
+    _print_drain(drained)
 
 
 @alerts_app.command("send")
