@@ -2,24 +2,24 @@
 
 Seeds a scratch SQLite database with N subscribers (default 10,000; varied ecosystems, kinds,
 languages, frequencies, keywords, weekdays) and M items (default 2,000, first seen over the last two
-weeks), then runs the job in two timed phases:
-
-1. build: the product's ``subscribers.digest.send_due_digests`` (every subscriber due: match,
-   build, render and queue each digest in the outbox);
-2. send: ``subscribers.drain.drain_sync`` (SmtpBackend, pooled connections, rate limits lifted)
-   delivers the outbox to an aiosmtpd sink in its own process that only counts.
+weeks), then runs what ``watcher digest send --now`` and the scheduler's digest job run:
+``subscribers.drain_alongside.drain_alongside`` around ``subscribers.digest.send_due_digests``.
+The job matches, builds, renders and queues every digest (in worker processes), while the outbox
+drain (SmtpBackend, pooled connections, rate limits lifted) sends what is queued to an aiosmtpd
+sink in its own process that only counts; timing ends when the last message is sent.
+``--phases`` instead runs the job, then the drain, and also reports each phase's own rate.
 
 In the same run it measures the sink's ceiling with a minimal sender (raw aiosmtplib, same
 concurrency, the same message bytes pre-built in memory; best of ``--ceiling-rounds``).
 
-    .venv/bin/python bench/digest.py [--subscribers 10000] [--items 2000]
+    .venv/bin/python bench/digest.py [--subscribers 10000] [--items 2000] [--phases]
 
 Progress goes to stderr; the last stdout line is one JSON object. ``msgs_per_s`` is END TO END
-(digests delivered / (build phase + send phase)), as ``msgs_per_s_is`` says; ``send_msgs_per_s``
-is the send phase alone and ``build_msgs_per_s`` the build phase alone. ``ratio`` is
-msgs_per_s / sink_ceiling_msgs_per_s and ``send_ratio`` the send phase's. peak_rss_mib is this
-process's peak over both phases and worker_peak_rss_mib the largest digest worker's (the sink runs
-apart; it is started before the job, so it is not counted as a worker once it is reaped after).
+(digests delivered / (job start to last send)), as ``msgs_per_s_is`` says; ``build_msgs_per_s`` is
+the job alone (until it returned) and, with ``--phases``, ``send_msgs_per_s`` the drain alone.
+``ratio`` is msgs_per_s / sink_ceiling_msgs_per_s. ``cpu_ms_per_msg`` counts this process and the
+job's workers. peak_rss_mib is this process's peak and worker_peak_rss_mib the largest digest
+worker's (the sink runs apart; it is started before the job, so it is not counted as a worker).
 Aims: msgs_per_s >= 200, ratio >= 0.5, peak_rss_mib < 400.
 """
 
@@ -255,8 +255,8 @@ def main() -> None:
     parser.add_argument("--ceiling-rounds", type=int, default=2, help="Best of N minimal-sender rounds.")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument(
-        "--overlap", action="store_true",
-        help="Send while building (a drain process runs alongside the job, as in production).",
+        "--phases", action="store_true",
+        help="Queue every digest first, then drain (and report each phase's rate).",
     )
     args = parser.parse_args()
 
@@ -288,42 +288,39 @@ def main() -> None:
 
     from subscribers.digest import send_due_digests
     from subscribers.drain import drain_sync
+    from subscribers.drain_alongside import drain_alongside
     from watcher.db import get_engine
     from watcher.settings import get_settings
 
     get_settings.cache_clear()
-    drainer = None
-    if args.overlap:
-        from _digest_support import drainer_main
+    built_at: list[float] = []
 
-        done, early_sent, drainer_rss = ctx.Event(), ctx.Value("l", 0), ctx.Value("d", 0.0)
-        env = {k: v for k, v in os.environ.items() if k.startswith("WATCHER_")}
-        drainer = ctx.Process(target=drainer_main, args=(env, done, early_sent, drainer_rss))
-        drainer.start()
+    def job() -> Any:
+        report = send_due_digests(get_engine(url), now=now, force_all=True)
+        built_at.append(time.monotonic())
+        return report
+
     log("digest job: matching, building, rendering and queueing every digest"
-        + (" (a drain process sends meanwhile)" if drainer else ""))
+        + (", then the drain" if args.phases else ", the drain sending meanwhile"))
     started, cpu_started = time.monotonic(), _cpu_with_workers()
-    report = send_due_digests(get_engine(url), now=now, force_all=True)
+    phase_cpu: dict[str, float] = {}
+    if args.phases:
+        report = job()
+        phase_cpu["build"] = _cpu_with_workers() - cpu_started
+        log(f"built and queued in {built_at[0] - started:.1f}s; outbox drain to the sink")
+        drained = drain_sync(get_settings())
+        phase_cpu["send"] = _cpu_with_workers() - cpu_started - phase_cpu["build"]
+    else:
+        report, drained = drain_alongside(job, get_settings())
+    finished = time.monotonic()
     built = {"queued": report.queued, "empty": report.empty, "failed": report.errors}
-    built_s, build_cpu_s = time.monotonic() - started, _cpu_with_workers() - cpu_started
-    log(f"built and queued in {built_s:.1f}s: {built}")
-    log(f"outbox drain: SmtpBackend, concurrency {args.concurrency}, to the sink")
-    send_started, send_cpu_started = time.monotonic(), time.process_time()
-    if drainer is not None:
-        done.set()
-        drainer.join()
-    drained = drain_sync(get_settings())
-    if drainer is not None:
-        drained.sent += early_sent.value
-    send_s, send_cpu_s = time.monotonic() - send_started, time.process_time() - send_cpu_started
-    total_s = time.monotonic() - started
+    cpu_s = _cpu_with_workers() - cpu_started
+    built_s, total_s, send_s = built_at[0] - started, finished - started, finished - built_at[0]
     sink_seen = counter.value
     # build + send, before the ceiling; the job's worker processes (reaped by now) are children
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     workers_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest one
-    if drainer is not None:
-        peak_rss = max(peak_rss, drainer_rss.value)
-    log(f"sent {drained.sent} (sink saw {sink_seen}) in {send_s:.1f}s; whole job {total_s:.1f}s")
+    log(f"queued {built}; sent {drained.sent} (sink saw {sink_seen}); whole run {total_s:.1f}s")
 
     from sqlalchemy import text
 
@@ -348,20 +345,25 @@ def main() -> None:
     assert counter.value - before == len(messages) * args.ceiling_rounds
     sink.terminate()
 
-    # with --overlap most sending happens during the build: the send phase alone is not a rate
-    send_rate = drained.sent / send_s if send_s and not args.overlap else 0.0
+    # without --phases most sending happens while the job runs: what is left after it is not a rate
+    send_rate = drained.sent / send_s if send_s and args.phases else 0.0
     end_to_end = drained.sent / total_s if total_s else 0.0
     summary = {
         "msgs_per_s": round(end_to_end, 1),
-        "msgs_per_s_is": "end_to_end: digests delivered / (build start to last send)",
-        "overlap": args.overlap,
+        "msgs_per_s_is": "end_to_end: digests delivered / (job start to last send)",
+        "phases": args.phases,
         "sink_ceiling_msgs_per_s": round(ceiling, 1),
         "ratio": round(end_to_end / ceiling, 3) if ceiling else None,
         "peak_rss_mib": round(peak_rss, 1),
         "worker_peak_rss_mib": round(workers_rss, 1),
-        "send_msgs_per_s": round(send_rate, 1),
-        "send_ratio": round(send_rate / ceiling, 3) if ceiling else None,
         "build_msgs_per_s": round(built["queued"] / built_s, 1) if built_s else 0.0,
+        "send_msgs_per_s": round(send_rate, 1),
+        "send_ratio": round(send_rate / ceiling, 3) if ceiling and args.phases else None,
+        "cpu_ms_per_msg": round(cpu_s / max(1, drained.sent) * 1000, 2),
+        **{
+            f"{phase}_cpu_ms_per_msg": round(cpu / max(1, drained.sent) * 1000, 2)
+            for phase, cpu in phase_cpu.items()
+        },
         "subscribers": args.subscribers,
         "items": args.items,
         "digests_queued": built["queued"],
@@ -371,9 +373,7 @@ def main() -> None:
         "not_sent": built["queued"] - drained.sent,
         "sink_saw": sink_seen,
         "build_s": round(built_s, 2),
-        "build_cpu_s": round(build_cpu_s, 2),  # with the job's worker processes
-        "send_s": round(send_s, 2),
-        "send_cpu_s": round(send_cpu_s, 2),
+        "send_after_build_s": round(send_s, 2),
         "load_avg_1m": round(os.getloadavg()[0], 2),
         "total_s": round(total_s, 2),
         "concurrency": args.concurrency,
