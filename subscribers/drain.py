@@ -36,6 +36,7 @@ from subscribers.outbox import (
     claim,
     mark_handed,
     record,
+    record_sent,
     recover_stale_counts,
     release,
     worker_identity,
@@ -205,18 +206,17 @@ class _Writer:
         with Session(self.engine) as session:
             marks = [op.claimed.id for op in batch if op.outcome is None]
             handed = mark_handed(session, ids=marks, worker_id=self.worker_id, now=now)
-            states = [
-                record(
-                    session,
-                    claimed=op.claimed,
-                    outcome=op.outcome,
-                    worker_id=self.worker_id,
-                    now=now,
-                    settings=self.settings,
-                )
-                for op in batch
-                if op.outcome is not None
-            ]
+            sent: dict[int | None, list[int]] = {}
+            states: list[str] = []
+            for op in batch:
+                if op.outcome is not None and op.outcome.status == "sent":
+                    sent.setdefault(op.outcome.code, []).append(op.claimed.id)
+                    states.append("sent")
+                elif op.outcome is not None:
+                    states.append(record(session, claimed=op.claimed, outcome=op.outcome,
+                                         worker_id=self.worker_id, now=now, settings=self.settings))
+            for code, ids in sent.items():
+                record_sent(session, ids=ids, code=code, worker_id=self.worker_id, now=now)
             session.commit()
         return handed, states
 

@@ -51,6 +51,7 @@ from subscribers.outbox_results import (
     cancel_suppressed,
     count_hard_bounce,
     record,
+    record_sent,
     retry_delay,
     rowcount,
 )
@@ -361,6 +362,7 @@ __all__ = [
     "enqueue_many",
     "mark_handed",
     "record",
+    "record_sent",
     "recover_stale",
     "recover_stale_counts",
     "release",

@@ -62,18 +62,28 @@ def record(
             )
             values["next_attempt_at"] = now + timedelta(seconds=delay)
     values["state"] = state
-    result = session.execute(
-        update(table)
-        .where(
-            table.c.id == claimed.id,
-            table.c.lease_owner == worker_id,
-            table.c.state.in_(("sending", "unknown")),
-        )
-        .values(**values)
-    )
+    result = session.execute(update(table).where(*_still_ours([claimed.id], worker_id)).values(**values))
     if rowcount(result) == 1 and outcome.bounce and claimed.subscriber_id is not None:
         count_hard_bounce(session, subscriber_id=claimed.subscriber_id, limit=settings.hard_bounce_limit)
     return state
+
+
+def record_sent(session: Session, *, ids: list[int], code: int | None, worker_id: str, now: datetime) -> None:
+    """:func:`record` of many ``sent`` outcomes with the same reply code, as one guarded UPDATE:
+    a drain records hundreds of them a second, and one statement per row was most of its database work."""
+    if not ids:
+        return
+    session.execute(
+        update(OUTBOX)
+        .where(*_still_ours(ids, worker_id))
+        .values(state="sent", sent_at=now, smtp_code=code, last_error=None, lease_until=None)
+    )
+
+
+def _still_ours(ids: list[int], worker_id: str) -> list[ColumnElement[bool]]:
+    """Rows ``ids`` if still leased to ``worker_id`` (``unknown`` included: see :func:`record`)."""
+    table = OUTBOX
+    return [table.c.id.in_(ids), table.c.lease_owner == worker_id, table.c.state.in_(("sending", "unknown"))]
 
 
 def count_hard_bounce(session: Session, *, subscriber_id: int, limit: int) -> None:
