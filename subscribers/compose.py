@@ -109,6 +109,7 @@ def item_view(item: Item, language: str, *, today: date | None = None) -> dict[s
     if len(summary) > limit:
         summary = summary[: limit - 1].rsplit(" ", 1)[0] + "…"
     days_left = (item.deadline - today).days if (item.deadline and today) else None
+    dated = calendar_date(item) is not None
     return {
         "id": item.id,
         "title": " ".join(clean_header(item.title, max_length=300).split()),
@@ -120,8 +121,9 @@ def item_view(item: Item, language: str, *, today: date | None = None) -> dict[s
         "days_left": days_left,
         "event_date": format_date(item.event_date, language) if item.event_date else None,
         "editor_note": " ".join((item.editor_note or "").split()) or None,
-        "ics_url": f"{base_url()}/calendar/item/{item.id}.ics" if calendar_date(item) else None,
-        "gcal_url": google_calendar_url(item, language),
+        "ics_url": f"{base_url()}/calendar/item/{item.id}.ics" if dated else None,
+        # our redirect to Google Calendar, which builds the event from the item as it is when clicked
+        "gcal_url": f"{base_url()}/calendar/item/{item.id}/google?lang={language}" if dated else None,
     }
 
 

@@ -105,7 +105,7 @@ def test_digest_groups_and_subject_in_english(engine: Engine) -> None:
     assert text.index("== Calls ==") < text.index("== Events ==") < text.index("== Closing soon ==")
     assert "Worth a look for hospitals." in text and "/calendar/item/" in text
     assert 'style="' in html and "<style" not in html.split("<body")[1]  # CSS inlined
-    assert "calendar.google.com/calendar/render?action=TEMPLATE" in html
+    assert "/calendar/item/" in html and "/google?lang=en" in html  # our redirect to Google Calendar
     assert "/u/" in html and "/preferences/" in html
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi.testclient import TestClient
 from icalendar import Calendar
@@ -58,6 +59,26 @@ def test_item_calendar(client: TestClient, session: Session) -> None:
     assert event["summary"] == "Webinar" and event["start"] == days_from_today(3)
     undated = add_item(session, title="News")
     assert client.get(f"/calendar/item/{undated.id}.ics").status_code == 404
+
+
+def test_google_calendar_link_redirects_with_the_current_deadline(
+    client: TestClient, session: Session
+) -> None:
+    call = add_item(session, title="Bando PMI", kind="call", deadline=days_from_today(10))
+    call.deadline = days_from_today(40)  # extended after the digest with the link went out
+    session.add(call)
+    session.commit()
+    response = client.get(f"/calendar/item/{call.id}/google?lang=it", follow_redirects=False)
+    assert response.status_code == 302 and response.headers["cache-control"] == "no-store"
+    target = urlsplit(response.headers["location"])
+    assert (target.netloc, target.path) == ("calendar.google.com", "/calendar/render")
+    query = parse_qs(target.query)
+    day = days_from_today(40)
+    assert query["dates"] == [f"{day:%Y%m%d}/{day + timedelta(days=1):%Y%m%d}"]
+    assert query["text"] == ["Scadenza: Bando PMI"]
+    undated = add_item(session, title="News")
+    assert client.get(f"/calendar/item/{undated.id}/google", follow_redirects=False).status_code == 404
+    assert client.get("/calendar/item/999999/google", follow_redirects=False).status_code == 404
 
 
 def test_atom_feed_is_valid_and_escapes_html(client: TestClient, session: Session) -> None:

@@ -10,6 +10,7 @@ PATHS = [
     "/?q={v}", "/?ecosystem={v}", "/?kind={v}", "/?status={v}", "/?programme={v}", "/?language={v}",
     "/?source={v}", "/?page={v}", "/?lang={v}", "/items/{v}", "/api/items?q={v}", "/api/items?page={v}",
     "/api/items/{v}", "/calendar/{v}.ics", "/calendar/item/{v}.ics", "/calendar/s/{v}.ics",
+    "/calendar/item/{v}/google",
     "/feeds/{v}.atom", "/feeds/all.atom?kind={v}", "/confirm/{v}", "/preferences/{v}", "/u/{v}",
     "/preferences/{v}/export",
 ]

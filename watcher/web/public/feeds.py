@@ -12,10 +12,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from subscribers import matching
+from subscribers.compose import google_calendar_url
 from subscribers.queries import followed_topics
 from subscribers.tokens import TokenError, subscriber_for_token
 from watcher.models import Item
@@ -73,6 +74,18 @@ def item_calendar(item_id: ItemId, request: Request, session: SessionDep) -> Res
     settings = settings_of(request)
     body = ical.single_event_calendar(item, base_url=settings.base_url, language=request_language(request))
     return _calendar_response(body, filename=f"item-{item_id}.ics")
+
+
+@router.get("/calendar/item/{item_id}/google")
+def item_google_calendar(item_id: ItemId, request: Request, session: SessionDep) -> RedirectResponse:
+    """Emails link "Add to Google Calendar" here rather than to Google directly: the event is made
+    when the reader clicks, so it carries the deadline as it is then (calls get extended after the
+    digest went out), and each digest stays a few KiB smaller."""
+    item = queries.visible_item(session, item_id)
+    target = google_calendar_url(item, request_language(request)) if item is not None else None
+    if target is None:
+        raise not_found()
+    return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
 
 
 @router.get(
