@@ -102,6 +102,11 @@ WORDS = [
 KINDS = ["call", "event", "news"]
 
 
+def _own_cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime
+
+
 def _cpu_with_workers() -> float:
     """CPU seconds of this process and its reaped children (the digest job's worker processes)."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -302,7 +307,7 @@ def main() -> None:
 
     log("digest job: matching, building, rendering and queueing every digest"
         + (", then the drain" if args.phases else ", the drain sending meanwhile"))
-    started, cpu_started = time.monotonic(), _cpu_with_workers()
+    started, cpu_started, own_cpu_started = time.monotonic(), _cpu_with_workers(), _own_cpu()
     phase_cpu: dict[str, float] = {}
     if args.phases:
         report = job()
@@ -314,7 +319,7 @@ def main() -> None:
         report, drained = drain_alongside(job, get_settings())
     finished = time.monotonic()
     built = {"queued": report.queued, "empty": report.empty, "failed": report.errors}
-    cpu_s = _cpu_with_workers() - cpu_started
+    cpu_s, own_cpu_s = _cpu_with_workers() - cpu_started, _own_cpu() - own_cpu_started
     built_s, total_s, send_s = built_at[0] - started, finished - started, finished - built_at[0]
     sink_seen = counter.value
     # build + send, before the ceiling; the job's worker processes (reaped by now) are children
@@ -360,6 +365,7 @@ def main() -> None:
         "send_msgs_per_s": round(send_rate, 1),
         "send_ratio": round(send_rate / ceiling, 3) if ceiling and args.phases else None,
         "cpu_ms_per_msg": round(cpu_s / max(1, drained.sent) * 1000, 2),
+        "parent_cpu_ms_per_msg": round(own_cpu_s / max(1, drained.sent) * 1000, 2),  # the drain, mostly
         **{
             f"{phase}_cpu_ms_per_msg": round(cpu / max(1, drained.sent) * 1000, 2)
             for phase, cpu in phase_cpu.items()
