@@ -131,6 +131,7 @@ def item_view(item: Item, language: str, *, today: date | None = None) -> dict[s
 def _environment() -> Environment:
     return Environment(
         loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        auto_reload=False,  # no stat() of every template for every message; a restart picks up edits
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         undefined=StrictUndefined,
         trim_blocks=True,

@@ -189,7 +189,7 @@ def build_digest(
     today = local_today(subscriber, now)
     run = run or DigestRun(session, now=now, since=since, days=[today])
     prefs = preferences_of(subscriber)
-    chosen = run.select(subscriber, since=since, today=today)
+    chosen = run.select(subscriber, since=since, today=today, prefs=prefs)
 
     def view(row: Row) -> dict[str, Any]:
         return run.view(row.item, language, today)

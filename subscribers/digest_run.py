@@ -22,7 +22,7 @@ from subscribers.candidates import CandidateSet
 from subscribers.compose import Fragments, item_blocks, item_view
 from subscribers.matching import audience
 from subscribers.models import Subscriber, Topic
-from subscribers.preferences import ECOSYSTEM_SLUGS, preferences_of
+from subscribers.preferences import ECOSYSTEM_SLUGS, PreferencesInput, preferences_of
 from subscribers.schedule import as_utc
 from watcher.models import Item, ItemEvent
 from watcher.settings import get_settings
@@ -136,14 +136,18 @@ class DigestRun:
             masks = self._day_masks[today] = (closed, closing)
         return masks
 
-    def select(self, subscriber: Subscriber, *, since: datetime, today: date) -> Selection:
-        """The subscriber's new, noted and closing items and deadline changes since ``since``."""
+    def select(
+        self, subscriber: Subscriber, *, since: datetime, today: date, prefs: PreferencesInput | None = None
+    ) -> Selection:
+        """The subscriber's new, noted and closing items and deadline changes since ``since``
+        (``prefs``: their ``preferences_of``, when the caller has it already)."""
         assert subscriber.id is not None
         since = as_utc(since)
         if since < self.since:
             raise ValueError(f"run starts at {self.since}, cannot build a digest since {since}")
         cands, rows = self.candidates, self.rows
-        chosen = cands.selected(audience(preferences_of(subscriber), self.topics_of(subscriber.id)))
+        prefs = prefs or preferences_of(subscriber)
+        chosen = cands.selected(audience(prefs, self.topics_of(subscriber.id)))
         closed, closing = self._masks_for(today)
         seen_after = self._windows[bisect_right(self._windows_seen, since)]
         new = chosen & seen_after & ~closed
