@@ -42,6 +42,16 @@ async def test_get_returns_body_lowercased_headers_and_validators(http_server: L
     assert result.url == url and result.elapsed_s > 0
 
 
+async def test_cookies_a_source_sets_are_never_sent_back(http_server: LoopbackServer) -> None:
+    first = http_server.route("/a", b"<rss/>", headers={"Set-Cookie": "tracker=1; Path=/"})
+    second = http_server.route("/b", b"<rss/>")
+    async with Fetcher(make_settings()) as fetcher:
+        await fetcher.get(first)
+        await fetcher.get(second)
+        await fetcher.get(first)
+    assert [header(request, "Cookie") for request in http_server.requests] == [None, None, None]
+
+
 async def test_sends_honest_user_agent_and_only_decodable_encodings(http_server: LoopbackServer) -> None:
     agents: list[list[str]] = []
 

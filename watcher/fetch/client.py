@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import http.cookiejar
 import os
 import ssl
 import time
@@ -86,6 +87,17 @@ class _Hop:
     seen: set[tuple[str, str]] = field(default_factory=set)
 
 
+class _NoCookies(http.cookiejar.CookieJar):
+    """A jar that keeps nothing: no source can track our polls with a cookie, and none sees a cookie
+    another set (one client serves every source). Also spares the cookie parsing on every response."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        return None
+
+
 class Fetcher:
     """Async HTTP client for sources; use as ``async with Fetcher() as fetcher:``."""
 
@@ -109,6 +121,7 @@ class Fetcher:
             ),
             follow_redirects=False,
             trust_env=False,
+            cookies=_NoCookies(),
         )
         self._global = asyncio.Semaphore(s.fetch_concurrency)
         self._per_host: dict[str, asyncio.Semaphore] = {}
