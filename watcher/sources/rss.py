@@ -12,8 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import feedparser
-
 from watcher.drafts import ItemDraft
 from watcher.fetch.errors import ParseError
 from watcher.fetch.result import Validators
@@ -72,6 +70,8 @@ def _feedparser_entries(
     headers = {"content-location": base_url, "content-type": content_type or "application/xml"}
     # Our own sanitizer cleans and resolves links later (against the item URL); feedparser doing it
     # too would triple the parse time for nothing.
+    import feedparser  # here: a round of unchanged feeds (all 304) or of fast-path RSS never needs it
+
     try:
         parsed = feedparser.parse(
             body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
