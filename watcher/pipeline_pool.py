@@ -137,6 +137,9 @@ def shared_pool(settings: Settings) -> ProcessPoolExecutor | None:
     if _pool is not None and _pool_settings != wanted:
         discard_pool()
     if _pool is None:
+        # Workers parse feeds; load the parsers once here, so forked workers share them.
+        import watcher.sources.rss_fast  # noqa: F401
+
         _pool = ProcessPoolExecutor(
             max_workers=settings.pipeline_processes,
             mp_context=start_method(),

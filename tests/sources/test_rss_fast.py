@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from watcher.sources import rss
+from watcher.sources import rss, rss_fast
 from watcher.sources.config import SourceConfig
 from watcher.sources.rss_fast import fast_entries
 
@@ -108,7 +108,7 @@ DECLINED = {
 def _both(body: bytes, content_type: str, monkeypatch: pytest.MonkeyPatch) -> tuple[object, object]:
     fast = rss.parse_feed(body, source=SOURCE, base_url=BASE, content_type=content_type)
     with monkeypatch.context() as patch:
-        patch.setattr(rss, "fast_entries", lambda *args, **kwargs: None)
+        patch.setattr(rss_fast, "fast_entries", lambda *args, **kwargs: None)  # read at each parse
         slow = rss.parse_feed(body, source=SOURCE, base_url=BASE, content_type=content_type)
     return fast, slow
 

@@ -17,7 +17,6 @@ from watcher.fetch.errors import ParseError
 from watcher.fetch.result import Validators
 from watcher.sources.base import Collected, Fetcher, fetch_and_parse
 from watcher.sources.config import RssOptions, SourceConfig
-from watcher.sources.rss_fast import fast_entries
 
 _JUNK_SCAN_BYTES = 64 * 1024  # how far we look for a late ``<?xml`` before giving up
 _DOCTYPE_RE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
@@ -45,6 +44,10 @@ def parse_feed(
     if _DOCTYPE_RE.search(head) and _ENTITY_RE.search(head):
         raise ParseError("feed declares XML entities in a DOCTYPE: refused (entity expansion / XXE risk)")
     body, content_type = _utf8_labelled_latin(body, content_type, warnings)
+    # Imported here, as feedparser is: both parsers (and lxml, feedparser) cost a tenth of a second
+    # to import, and a round of unchanged feeds (all 304) parses nothing.
+    from watcher.sources.rss_fast import fast_entries
+
     fast = fast_entries(body, base_url=base_url, content_type=content_type or "application/xml")
     if fast is None:
         fast = _feedparser_entries(body, base_url=base_url, content_type=content_type, warnings=warnings)
@@ -70,7 +73,7 @@ def _feedparser_entries(
     headers = {"content-location": base_url, "content-type": content_type or "application/xml"}
     # Our own sanitizer cleans and resolves links later (against the item URL); feedparser doing it
     # too would triple the parse time for nothing.
-    import feedparser  # here: a round of unchanged feeds (all 304) or of fast-path RSS never needs it
+    import feedparser  # here: see parse_feed
 
     try:
         parsed = feedparser.parse(
