@@ -165,7 +165,8 @@ def _check(subscriber: Subscriber, *, subject: str, text: str, html: str, bulk: 
     assert [k.lower() for k in old if k.lower() not in skip] == [
         k.lower() for k in new if k.lower() not in skip | {"content-language"}
     ]
-    plain_subject = built.subject.isascii() or not built.subject.isprintable()
+    encoded = built.subject.isprintable() and (not built.subject.isascii() or "=?" in built.subject)
+    plain_subject = not encoded
     for name in old:
         if name.lower() == "subject" and not plain_subject:
             # Ours reads back as written; email's own folding of "¡=??Q??=" read back as "¡".
