@@ -18,6 +18,16 @@ from subscribers.matching import ANY, CRITERIA, Audience, CompiledFilter, ItemFa
 from watcher.models import Item
 
 
+def union(masks: Iterable[int]) -> int:
+    """The OR of ``masks`` (0 for none)."""
+    return reduce(or_, masks, 0)
+
+
+def mask_of_bits(bits: Iterable[int]) -> int:
+    """The mask with ``bits`` set."""
+    return union(1 << bit for bit in bits)
+
+
 class CandidateSet:
     """Items (deduplicated by id, first occurrence keeps its bit) with per-value bitmasks."""
 
@@ -54,7 +64,7 @@ class CandidateSet:
         return (1 << len(self.facts)) - 1
 
     def mask_of(self, items: Iterable[Item]) -> int:
-        return reduce(or_, (1 << self.position[i.id] for i in items if i.id in self.position), 0)
+        return mask_of_bits(self.position[i.id] for i in items if i.id in self.position)
 
     def keyword(self, keyword: str) -> int:
         """Items whose folded text contains ``keyword`` (``matching.keyword_in``), cached per run."""
@@ -74,9 +84,9 @@ class CandidateSet:
             mask = self.all
             for name, wanted in flt.wanted:
                 postings = self._postings[name]
-                mask &= reduce(or_, (postings.get(value, 0) for value in (*wanted, ANY)), 0)
+                mask &= union(postings.get(value, 0) for value in (*wanted, ANY))
             if flt.include:
-                mask &= reduce(or_, (self.keyword(k) for k in flt.include), 0)
+                mask &= union(self.keyword(k) for k in flt.include)
             self._filters[flt] = mask
         return mask
 
@@ -85,7 +95,7 @@ class CandidateSet:
         wanted = self.passing(audience.own) if audience.own is not None else 0
         for _, flt in audience.topics:
             wanted |= self.passing(flt)
-        veto = reduce(or_, (self.keyword(k) for k in audience.vetoes), 0)
+        veto = union(self.keyword(k) for k in audience.vetoes)
         return wanted & self.visible & ~veto
 
     def bits(self, mask: int) -> list[int]:

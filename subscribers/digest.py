@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from subscribers.candidates import union
 from subscribers.compose import (
     Fragments,
     base_url,
@@ -113,16 +114,9 @@ def _by_group(run: DigestRun, new: int, followed: list[str]) -> dict[str, dict[s
         if not of_kind:
             continue
         by_slug = {slug: of_kind & groups[slug] for slug in ECOSYSTEM_SLUGS if of_kind & groups.get(slug, 0)}
-        rest = of_kind & ~_union(by_slug.values())
+        rest = of_kind & ~union(by_slug.values())
         found[kind] = {**by_slug, OTHER: rest} if rest else by_slug
     return found
-
-
-def _union(masks: Any) -> int:
-    union = 0
-    for mask in masks:
-        union |= mask
-    return union
 
 
 def _kind_sections(
@@ -133,7 +127,7 @@ def _kind_sections(
     settings = get_settings()
     sections: list[KindSection] = []
     for kind, groups in by_group.items():
-        count = _union(groups.values()) & ~skip
+        count = union(groups.values()) & ~skip
         if not count:
             continue
         section = KindSection(kind, t(f"kind.{kind}", language), count=count.bit_count())
@@ -203,7 +197,7 @@ def build_digest(
     digest.closing_soon = [view(r) for r in closing[:limit]]
     digest.closing_more = max(0, len(closing) - limit)
     digest.updates = _updates(digest, chosen.changes, exclude=chosen.new, view=view)
-    counts = [KindCount(kind, _union(groups.values()).bit_count(), frozenset(groups))
+    counts = [KindCount(kind, union(groups.values()).bit_count(), frozenset(groups))
               for kind, groups in by_group.items()]
     digest.subject = digest_subject(digest, counts, closing, today=today)
     if allow_empty is None:

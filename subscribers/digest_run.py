@@ -18,7 +18,7 @@ from typing import Any
 from sqlmodel import Session
 
 from subscribers import queries
-from subscribers.candidates import CandidateSet
+from subscribers.candidates import CandidateSet, mask_of_bits
 from subscribers.compose import Fragments, item_blocks, item_view
 from subscribers.matching import audience
 from subscribers.models import Subscriber, Topic
@@ -109,8 +109,8 @@ class DigestRun:
         ]
         new_rows = self.rows[: self.new_count]
         self._windows_seen, self._windows = _window_masks(new_rows)
-        self._kinds = {kind: _mask(r.bit for r in new_rows if r.kind == kind) for kind in KIND_ORDER}
-        self._noted_new = _mask(r.bit for r in new_rows if r.editor_note)
+        self._kinds = {kind: mask_of_bits(r.bit for r in new_rows if r.kind == kind) for kind in KIND_ORDER}
+        self._noted_new = mask_of_bits(r.bit for r in new_rows if r.editor_note)
         self._ecosystem_at = _ecosystem_postings(new_rows)
         self._groups: dict[frozenset[str], dict[str, int]] = {}
         self._closing = closing
@@ -129,7 +129,7 @@ class DigestRun:
         masks = self._day_masks.get(today)
         if masks is None:
             horizon = today + timedelta(days=self.closing_days)
-            closed = _mask(r.bit for r in self.rows[: self.new_count] if _closed_call(r.item, today))
+            closed = mask_of_bits(r.bit for r in self.rows[: self.new_count] if _closed_call(r.item, today))
             closing = self.candidates.mask_of(
                 i for i in self._closing if i.deadline is not None and today <= i.deadline <= horizon
             )
@@ -152,7 +152,7 @@ class DigestRun:
         seen_after = self._windows[bisect_right(self._windows_seen, since)]
         new = chosen & seen_after & ~closed
         noted = [self._row(i) for i in self._pinned if as_utc(i.updated_at) > since and cands.has(chosen, i)]
-        noted_mask = _mask(r.bit for r in noted)
+        noted_mask = mask_of_bits(r.bit for r in noted)
         noted += sorted((rows[bit] for bit in cands.bits(new & self._noted_new & ~noted_mask)),
                         key=lambda r: r.seen)
         noted_mask |= new & self._noted_new
@@ -203,13 +203,6 @@ class DigestRun:
 def _row(item: Item, bit: int, seen: int) -> Row:
     return Row(item, item.id or 0, bit, seen, item.kind, tuple(item.ecosystems or ()), item.deadline,
                bool(item.editor_note))
-
-
-def _mask(bits: Iterable[int]) -> int:
-    mask = 0
-    for bit in bits:
-        mask |= 1 << bit
-    return mask
 
 
 def _window_masks(new_rows: list[Row]) -> tuple[list[datetime], list[int]]:
