@@ -198,19 +198,16 @@ class Fragments:
     """
 
     def __init__(self) -> None:
-        self.raw: list[str] = []
         self.inlined: list[str] = []
 
     def add(self, html: str) -> Markup:
         """A placeholder for ``html``, whose CSS is inlined now."""
-        self.raw.append(str(html))
         self.inlined.append(_ascii_html(INLINER.inline_fragment(str(html), email_css())))
-        return Markup(f"<!--cw-fragment:{len(self.raw) - 1}-->")
+        return Markup(f"<!--cw-fragment:{len(self.inlined) - 1}-->")
 
-    def fill(self, html: str, *, inlined: bool = True) -> str:
-        """``html`` with every placeholder replaced by its block (``inlined=False``: as rendered)."""
-        table = self.inlined if inlined else self.raw
-        return _PLACEHOLDER.sub(lambda match: table[int(match[1])], html)
+    def fill(self, html: str) -> str:
+        """``html`` with every placeholder replaced by its inlined block."""
+        return _PLACEHOLDER.sub(lambda match: self.inlined[int(match[1])], html)
 
 
 def render_pair(
