@@ -333,10 +333,10 @@ def main() -> None:
         sample = [
             row[0]
             for row in conn.execute(
-                text("SELECT raw FROM outbox ORDER BY id LIMIT :n"), {"n": min(args.ceiling_messages, 200)}
+                text("SELECT raw FROM outbox_body ORDER BY outbox_id LIMIT :n"), {"n": min(args.ceiling_messages, 200)}
             )
         ]
-        sizes = sorted(row[0] for row in conn.execute(text("SELECT LENGTH(raw) FROM outbox")))
+        sizes = sorted(row[0] for row in conn.execute(text("SELECT LENGTH(raw) FROM outbox_body")))
     if not sample:
         raise SystemExit("no digest was queued; nothing to measure")
     messages = [sample[n % len(sample)] for n in range(args.ceiling_messages)]

@@ -44,7 +44,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from subscribers.mime import OutgoingMessage
-from subscribers.outbox_model import CLAIMABLE, OUTBOX, STATES, Claimed, OutboxMessage, Outcome
+from subscribers.outbox_model import (
+    CLAIMABLE,
+    OUTBOX,
+    OUTBOX_BODY,
+    STATES,
+    Claimed,
+    OutboxBody,
+    OutboxMessage,
+    Outcome,
+)
 from subscribers.outbox_results import (
     ADMIN_ACTIONS,
     admin_action,
@@ -125,18 +134,31 @@ def enqueue_many(session: Session, entries: list[ToQueue]) -> set[tuple[str, str
     """
     if not entries:
         return set()
-    rows = [_row(entry) for entry in entries]
+    rows: list[dict[str, object]] = []
+    bodies: dict[tuple[object, object], bytes] = {}
+    for entry in entries:
+        row, raw = _row(entry)
+        rows.append(row)
+        bodies.setdefault((row["recipient_key"], row["message_key"]), raw)  # the first copy wins
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # Many parameter sets with RETURNING: SQLAlchemy's "insertmanyvalues" sends them as multi-row
     # INSERTs from one cached compilation.
     statement = (
-        insert(OUTBOX).on_conflict_do_nothing().returning(OUTBOX.c.recipient_key, OUTBOX.c.message_key)
+        insert(OUTBOX)
+        .on_conflict_do_nothing()
+        .returning(OUTBOX.c.id, OUTBOX.c.recipient_key, OUTBOX.c.message_key)
     )
-    return {(key, message_key) for key, message_key in session.connection().execute(statement, rows)}
+    connection = session.connection()
+    queued = {(key, message_key): row_id for row_id, key, message_key in connection.execute(statement, rows)}
+    if queued:
+        bodies_queued = [{"outbox_id": row_id, "raw": bodies[pair]} for pair, row_id in queued.items()]
+        connection.execute(OUTBOX_BODY.insert(), bodies_queued)
+    return set(queued)
 
 
-def _row(entry: ToQueue) -> dict[str, object]:
+def _row(entry: ToQueue) -> tuple[dict[str, object], bytes]:
+    """The outbox row for ``entry`` (without its bytes) and the message bytes for its body row."""
     if not entry.message_key:
         raise ValueError("message_key must not be empty")
     message = entry.message
@@ -162,12 +184,11 @@ def _row(entry: ToQueue) -> dict[str, object]:
         "recipient": recipient,
         "subject": subject,
         "message_id": identifier,
-        "raw": raw,
         "state": "pending",
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,
-    }
+    }, raw
 
 
 def worker_identity() -> str:
@@ -287,24 +308,33 @@ def claim(session: Session, *, worker_id: str, limit: int, lease_s: float, now: 
             table.c.subscriber_id,
             table.c.message_key,
             table.c.recipient,
-            table.c.raw,
             table.c.attempts,
         )
     )
     rows = session.execute(statement).all()
+    raw = message_bytes(session, [r.id for r in rows])
     claimed = [
         Claimed(
             id=r.id,
             subscriber_id=r.subscriber_id,
             message_key=r.message_key,
             recipient=r.recipient,
-            raw=r.raw,
+            raw=raw[r.id],
             attempts=r.attempts,
             lease_until=lease_until,
         )
         for r in rows
     ]
     return sorted(claimed, key=lambda c: c.id)
+
+
+def message_bytes(session: Session, ids: list[int]) -> dict[int, bytes]:
+    """The stored RFC 5322 bytes of the outbox rows ``ids``, by row id."""
+    if not ids:
+        return {}
+    body = OUTBOX_BODY
+    found = session.execute(select(body.c.outbox_id, body.c.raw).where(body.c.outbox_id.in_(ids)))
+    return {row_id: raw for row_id, raw in found}
 
 
 def release(session: Session, *, ids: list[int], worker_id: str) -> int:
@@ -347,8 +377,10 @@ __all__ = [
     "ADMIN_ACTIONS",
     "CLAIMABLE",
     "OUTBOX",
+    "OUTBOX_BODY",
     "STATES",
     "Claimed",
+    "OutboxBody",
     "OutboxMessage",
     "Outcome",
     "ToQueue",
@@ -361,6 +393,7 @@ __all__ = [
     "enqueue",
     "enqueue_many",
     "mark_handed",
+    "message_bytes",
     "record",
     "record_sent",
     "recover_stale",

@@ -20,7 +20,7 @@ CLAIMABLE = ("pending", "retry")
 
 
 class OutboxMessage(SQLModel, table=True):
-    """One message to one recipient; the full RFC 5322 bytes are stored so a resend is identical."""
+    """One message to one recipient; its bytes are in :class:`OutboxBody`, so a resend is identical."""
 
     __tablename__ = "outbox"
     __table_args__ = (
@@ -40,7 +40,6 @@ class OutboxMessage(SQLModel, table=True):
     recipient: str = Field(max_length=320, description="Envelope recipient (RCPT TO).")
     subject: str = Field(sa_column=Column(Text, nullable=False))
     message_id: str = Field(max_length=300, description="The Message-ID header, to trace a message.")
-    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     state: str = Field(default="pending", max_length=12, description=" | ".join(STATES))
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow)
@@ -53,7 +52,25 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = None
 
 
+class OutboxBody(SQLModel, table=True):
+    """The full RFC 5322 bytes of one outbox message, written once and never updated.
+
+    Kept apart from the row whose state moves: SQLite rewrites a whole record, overflow pages and
+    all, whenever an update changes its size, so each state change (leased, handed, sent) rewrote a
+    ~40 KiB message three more times into the WAL. PostgreSQL's TOAST avoided that on its own.
+    Deleting the outbox row deletes its body (ON DELETE CASCADE).
+    """
+
+    __tablename__ = "outbox_body"
+
+    outbox_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("outbox.id", ondelete="CASCADE"), primary_key=True)
+    )
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]  # SQLModel sets it at class creation
+OUTBOX_BODY: Table = OutboxBody.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

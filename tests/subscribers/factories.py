@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -12,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from subscribers import service
 from subscribers.models import Subscriber
-from subscribers.outbox import OutboxMessage
+from subscribers.outbox import OutboxMessage, message_bytes
 from subscribers.preferences import PreferencesInput
 from watcher.models import Item
 
@@ -70,15 +71,28 @@ def make_subscriber(
     return subscriber
 
 
-def outbox(session: Session, kind: str | None = None) -> list[OutboxMessage]:
+@dataclass(frozen=True)
+class Queued:
+    """An outbox row with its message bytes (stored apart, in ``outbox_body``); reads as the row."""
+
+    row: OutboxMessage
+    raw: bytes
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.row, name)
+
+
+def outbox(session: Session, kind: str | None = None) -> list[Queued]:
     statement = select(OutboxMessage).order_by(col(OutboxMessage.id))
     if kind:
         statement = statement.where(OutboxMessage.kind == kind)
     session.expire_all()
-    return list(session.exec(statement))
+    rows = list(session.exec(statement))
+    raw = message_bytes(session, [row.id for row in rows if row.id is not None])
+    return [Queued(row, raw[row.id]) for row in rows if row.id is not None]
 
 
-def parsed(row: OutboxMessage) -> EmailMessage:
+def parsed(row: Queued) -> EmailMessage:
     message = message_from_bytes(row.raw, policy=policy.default)
     assert isinstance(message, EmailMessage)
     return message

@@ -215,7 +215,7 @@ def test_erase_leaves_no_row_behind(engine: Engine) -> None:
         )
         dump = " ".join(
             str(row)
-            for table in ("consent_log", "outbox")
+            for table in ("consent_log", "outbox", "outbox_body")
             for row in conn.execute(text(f"SELECT * FROM {table}"))
         )
     assert "gone@example.org" not in dump

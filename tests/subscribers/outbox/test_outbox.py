@@ -9,10 +9,9 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from subscribers.outbox import (
-    OutboxMessage,
     Outcome,
     admin_action,
     claim,
@@ -24,14 +23,15 @@ from subscribers.outbox import (
     release,
     retry_delay,
 )
+from tests.subscribers.factories import Queued, outbox
 from tests.support.outbox_data import add_subscriber, message, queue, subscriber_state
 from watcher.models import utcnow
 from watcher.settings import get_settings
 
 
-def _rows(engine: Engine) -> list[OutboxMessage]:
+def _rows(engine: Engine) -> list[Queued]:
     with Session(engine) as session:
-        return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
+        return outbox(session)
 
 
 def _claim(engine: Engine, worker: str = "w", limit: int = 10, lease_s: float = 60.0) -> list[int]:
