@@ -31,10 +31,11 @@ from watcher.fetch.client import Fetcher
 from watcher.models import SourceState
 from watcher.normalize import NormalizedItem, normalize
 from watcher.pipeline_pool import poll_in_pool, shared_pool
+from watcher.pipeline_writer import RoundWriter
 from watcher.settings import Settings, get_settings
 from watcher.sources.base import Collected, adapter_for
 from watcher.sources.config import SourceConfig, load_sources
-from watcher.store import StoreReport, publish_events, store_items
+from watcher.store import StoreReport, publish_events
 
 log = logging.getLogger(__name__)
 # Dates written without a year are resolved against the publication day as Brussels sees it.
@@ -164,6 +165,9 @@ class RoundRunner:
         self.publish = publish
         # SQLite allows one writer: serialise our writes instead of fighting over the lock.
         self._write_lock = asyncio.Lock()
+        self._writer = RoundWriter(
+            engine, run_blocking=self._blocking, publish=publish, lock=self._write_lock
+        )
         self._health: list[_HealthUpdate] = []
 
     async def run(
@@ -202,8 +206,7 @@ class RoundRunner:
                 outcome.warnings += warnings
             stored = StoreReport()
             if pairs:  # a 304 has nothing to write: no lock, no thread hop
-                async with self._write_lock:
-                    stored = await self._blocking(self._store, source.id, pairs)
+                stored = await self._writer.store(source.id, pairs)
             outcome.new, outcome.updated, outcome.unchanged = stored.new, stored.updated, stored.unchanged
             outcome.ok = True
         except HTTPStatusError as error:
@@ -239,13 +242,6 @@ class RoundRunner:
 
     async def _blocking(self, func: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         return func(*args, **kwargs) if self.inline else await asyncio.to_thread(func, *args, **kwargs)
-
-    def _store(self, source_id: str, pairs: list[tuple[NormalizedItem, Classification]]) -> StoreReport:
-        with Session(self.engine, expire_on_commit=False) as session:
-            report = store_items(session, source_id=source_id, items=pairs)
-            session.commit()
-        self.publish(report)
-        return report
 
     def _record_health(self, batch: list[_HealthUpdate]) -> None:
         with Session(self.engine) as session:

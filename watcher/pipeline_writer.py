@@ -1,0 +1,189 @@
+"""Group commit for a round: the items of many sources are stored in one transaction.
+
+In a big round two pool processes write to one SQLite database. A process that wanted the write
+lock while the other held it slept in SQLite's busy handler (1, 2, 5, 10, ... ms steps) with the
+whole worker idle: about a second and a half of each worker's first round. Here a source hands
+its classified items to the round's writer and awaits its report. The writer stores whatever is
+queued in one transaction, each source inside its own savepoint, so one source's failure costs
+only that source's items. On SQLite it asks for the write lock without waiting; when another
+process holds it, the writer tries again a few milliseconds later while the worker goes on
+fetching, parsing and classifying other sources, and the sources finished meanwhile join the
+next transaction. After ``patience_s`` of refusals it waits for the lock like any writer, so it
+cannot be starved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from watcher.classify.document import Classification
+from watcher.db import SQLITE_BUSY_TIMEOUT_MS
+from watcher.normalize import NormalizedItem
+from watcher.store import StoreReport, store_items
+
+log = logging.getLogger(__name__)
+
+Pairs = list[tuple[NormalizedItem, Classification]]
+RunBlocking = Callable[..., Awaitable[Any]]
+
+
+class DatabaseBusy(Exception):
+    """Another process holds SQLite's write lock; try again shortly."""
+
+
+@dataclass(slots=True)
+class _Write:
+    source_id: str
+    pairs: Pairs
+    done: asyncio.Future[StoreReport]
+
+
+def begin_write(session: Session, *, wait: bool) -> None:
+    """Open the session's transaction as a writer now (SQLite: ``BEGIN IMMEDIATE``).
+
+    With ``wait=False`` a lock held elsewhere raises :class:`DatabaseBusy` at once instead of
+    sleeping in the busy handler. PostgreSQL writers do not exclude each other: nothing to do.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    driver = connection.connection.driver_connection
+    if driver is None or driver.in_transaction:
+        return
+    if wait:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    connection.exec_driver_sql("PRAGMA busy_timeout=0")
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except OperationalError as error:
+        if "locked" in str(error.orig) or "busy" in str(error.orig):
+            raise DatabaseBusy(str(error.orig)) from error
+        raise
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
+def store_batch(
+    engine: Engine, writes: list[tuple[str, Pairs]], *, wait: bool
+) -> list[StoreReport | Exception]:
+    """Store each (source id, items) in one transaction, a savepoint each; one result per write.
+
+    A write that fails is rolled back to its savepoint and returned as its exception; the others
+    are committed. Raises :class:`DatabaseBusy` (nothing written) when ``wait`` is false and
+    another process is writing.
+    """
+    results: list[StoreReport | Exception] = []
+    with Session(engine, expire_on_commit=False) as session:
+        begin_write(session, wait=wait)
+        for source_id, pairs in writes:
+            try:
+                with session.begin_nested():
+                    results.append(store_items(session, source_id=source_id, items=pairs))
+            except Exception as error:  # one source's items must not cost the other sources theirs
+                log.warning("storing source %s failed: %s: %s", source_id, type(error).__name__, error)
+                results.append(error)
+        session.commit()
+    return results
+
+
+class RoundWriter:
+    """Queues sources' items and stores them in shared transactions (see the module docstring)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        run_blocking: RunBlocking,
+        publish: Callable[[StoreReport], None],
+        lock: asyncio.Lock,
+        max_items: int = 2000,
+        retry_s: float = 0.005,
+        patience_s: float = 2.0,
+    ) -> None:
+        """``run_blocking`` runs database work (inline or in a thread); ``publish`` gets each
+        committed source's report; ``lock`` serialises this process's writes (health rows too)."""
+        self.engine = engine
+        self._run_blocking = run_blocking
+        self._publish = publish
+        self._lock = lock
+        self._max_items = max_items
+        self._retry_s = retry_s
+        self._patience_s = patience_s
+        self._queue: list[_Write] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def store(self, source_id: str, pairs: Pairs) -> StoreReport:
+        """Store ``pairs`` for ``source_id``; returns its report once committed (or raises its error)."""
+        done: asyncio.Future[StoreReport] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Write(source_id, pairs, done))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._drain())
+        return await done
+
+    def _take(self) -> list[_Write]:
+        """The oldest queued writes, up to ``max_items`` items (at least one write)."""
+        count = items = 0
+        for write in self._queue:
+            if count and items + len(write.pairs) > self._max_items:
+                break
+            count, items = count + 1, items + len(write.pairs)
+        batch, self._queue = self._queue[:count], self._queue[count:]
+        return batch
+
+    async def _drain(self) -> None:
+        busy_since: float | None = None
+        loop = asyncio.get_running_loop()
+        batch: list[_Write] = []
+        try:
+            while self._queue:
+                batch = self._take()
+                wait = busy_since is not None and loop.time() - busy_since >= self._patience_s
+                try:
+                    async with self._lock:
+                        writes = [(write.source_id, write.pairs) for write in batch]
+                        results = await self._run_blocking(store_batch, self.engine, writes, wait=wait)
+                except DatabaseBusy:
+                    self._queue[:0] = batch  # first in line next time, joined by what arrives meanwhile
+                    batch = []
+                    busy_since = busy_since if busy_since is not None else loop.time()
+                    await asyncio.sleep(self._retry_s)
+                    continue
+                except Exception as error:  # the transaction failed as a whole: each source learns why
+                    results = [error] * len(batch)
+                busy_since = None
+                _settle(batch, results, publish=self._publish)
+                batch = []
+        except BaseException as error:  # cancelled or worse: nobody may wait forever
+            stopped = RuntimeError(f"round writer stopped: {error!r}")
+            pending, self._queue = batch + self._queue, []
+            _settle(pending, [stopped] * len(pending), publish=None)
+            raise
+
+
+def _settle(
+    batch: list[_Write],
+    results: list[StoreReport | Exception],
+    publish: Callable[[StoreReport], None] | None,
+) -> None:
+    """Hand each write its result; committed reports are published first (after the commit)."""
+    for write, result in zip(batch, results, strict=True):
+        if isinstance(result, StoreReport) and publish is not None:
+            try:
+                publish(result)
+            except Exception:  # a subscriber's bug must not turn stored items into a failed source
+                log.exception("publishing the events of source %s failed", write.source_id)
+        if write.done.done():  # its source was cancelled meanwhile
+            continue
+        if isinstance(result, Exception):
+            write.done.set_exception(result)
+        else:
+            write.done.set_result(result)
