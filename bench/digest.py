@@ -333,7 +333,8 @@ def main() -> None:
         sample = [
             row[0]
             for row in conn.execute(
-                text("SELECT raw FROM outbox_body ORDER BY outbox_id LIMIT :n"), {"n": min(args.ceiling_messages, 200)}
+                text("SELECT raw FROM outbox_body ORDER BY outbox_id LIMIT :n"),
+                {"n": min(args.ceiling_messages, 200)},
             )
         ]
         sizes = sorted(row[0] for row in conn.execute(text("SELECT LENGTH(raw) FROM outbox_body")))

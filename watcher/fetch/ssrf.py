@@ -22,6 +22,7 @@ import anyio
 import httpcore
 
 from watcher.fetch.errors import BlockedAddress, ConnectionFailed
+from watcher.fetch.streams import AsyncioBackend
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -176,7 +177,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         self._allow_private = allow_private
         self._allowed_networks = list(allowed_networks)
         self._resolver = resolver
-        self._inner = inner or httpcore.AnyIOBackend()
+        self._inner = inner or AsyncioBackend()
 
     async def connect_tcp(
         self,
