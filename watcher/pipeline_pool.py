@@ -78,8 +78,22 @@ def poll_chunk_in_worker(sources: Sequence[SourceConfig], want_events: bool = Tr
     return result
 
 
-def chunks(sources: Sequence[SourceConfig], size: int) -> list[list[SourceConfig]]:
-    return [list(sources[start : start + size]) for start in range(0, len(sources), size)]
+def chunks(sources: Sequence[SourceConfig], size: int, workers: int = 1) -> list[list[SourceConfig]]:
+    """``sources`` in order, in chunks of ``size`` that shrink towards the end (down to a fifth).
+
+    The round ends when the last worker finishes its last chunk: with equal chunks one worker often
+    idled for most of a chunk's time while the other finished. Chunks are cut to a share of what
+    remains once that is small, so the workers run out of work at nearly the same time.
+    """
+    smallest = max(1, size // 5)
+    result: list[list[SourceConfig]] = []
+    start = 0
+    while start < len(sources):
+        remaining = len(sources) - start
+        step = max(smallest, min(size, math.ceil(remaining / (2 * max(1, workers)))))
+        result.append(list(sources[start : start + step]))
+        start += step
+    return result
 
 
 async def poll_in_pool(
@@ -95,7 +109,7 @@ async def poll_in_pool(
 
     pending: dict[asyncio.Future[ChunkResult], list[SourceConfig]] = {
         asyncio.wrap_future(submit(pool, poll_chunk_in_worker, chunk, events.has_subscribers())): chunk
-        for chunk in chunks(sources, settings.pipeline_chunk_sources)
+        for chunk in chunks(sources, settings.pipeline_chunk_sources, settings.pipeline_processes)
     }
     report = RoundReport()
     while pending:
