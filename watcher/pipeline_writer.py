@@ -28,6 +28,7 @@ from watcher.classify.document import Classification
 from watcher.db import SQLITE_BUSY_TIMEOUT_MS
 from watcher.normalize import NormalizedItem
 from watcher.store import StoreReport, store_items
+from watcher.store.hints import batch_hints
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +85,14 @@ def store_batch(
     results: list[StoreReport | Exception] = []
     with Session(engine, expire_on_commit=False) as session:
         begin_write(session, wait=wait)
+        hints = None
+        if engine.dialect.name == "sqlite":  # the write lock is ours until commit: hints stay exact
+            items = [(source_id, [item for item, _ in pairs]) for source_id, pairs in writes]
+            hints = batch_hints(session, items)
         for source_id, pairs in writes:
             try:
                 with session.begin_nested():
-                    results.append(store_items(session, source_id=source_id, items=pairs))
+                    results.append(store_items(session, source_id=source_id, items=pairs, hints=hints))
             except Exception as error:  # one source's items must not cost the other sources theirs
                 log.warning("storing source %s failed: %s: %s", source_id, type(error).__name__, error)
                 results.append(error)

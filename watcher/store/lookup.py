@@ -45,9 +45,12 @@ def _is_site_root(url: str) -> bool:
 class ExistingRows:
     """Stored rows of one source that the batch may refer to, indexed by each match key."""
 
-    def __init__(self, session: Session, *, source_id: str, items: Sequence[NormalizedItem]) -> None:
+    def __init__(
+        self, session: Session, *, source_id: str, items: Sequence[NormalizedItem], source_empty: bool = False
+    ) -> None:
+        """``source_empty``: the caller knows the source has no stored items, so nothing is looked up."""
         # One query for every key kind: the URL and identifier matches are picked from it below.
-        candidates = _candidates(session, source_id=source_id, items=items)
+        candidates = [] if source_empty else _candidates(session, source_id=source_id, items=items)
         batch_guids = {item.guid for item in items}
         self.by_guid = {row.guid: row for row in candidates if row.guid in batch_guids}
         url_counts = Counter(item.url for item in items)

@@ -71,12 +71,18 @@ def _lock_id(key: str) -> int:
     return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
 
 
-def link_stories(session: Session, rows: Sequence[Item]) -> list[Item]:
+def link_stories(
+    session: Session, rows: Sequence[Item], *, maybe_shared: frozenset[str] | None = None
+) -> list[Item]:
     """(Re)link the story groups of ``rows`` (new items or items whose key changed).
 
     Returns the rows whose ``story_id`` changed. Needs ids: call after the batch is flushed.
+    ``maybe_shared``, when the caller knows it (``watcher.store.hints``), holds every key that can be
+    shared across sources; the others need no look-up.
     """
     keys = sorted({row.story_key for row in rows if row.story_key})
+    if maybe_shared is not None:
+        keys = [key for key in keys if key in maybe_shared]
     _serialise_keys(session, keys)
     shared = _keys_spanning_sources(session, keys) if keys else set()
     # Only keys shared across sources, and rows that were mirrors, can need (un)linking; the

@@ -21,6 +21,7 @@ from watcher.classify.document import Classification
 from watcher.events import ItemStored, ItemUpdated
 from watcher.models import Item, ItemEvent, utcnow
 from watcher.normalize import NormalizedItem
+from watcher.store.hints import BatchHints
 from watcher.store.history import history_events
 from watcher.store.lookup import ExistingRows, corrections_for, row_by_guid
 from watcher.store.report import StoreReport
@@ -179,14 +180,17 @@ def store_items(
     source_id: str,
     items: Sequence[tuple[NormalizedItem, Classification]],
     now: datetime | None = None,
+    hints: BatchHints | None = None,
 ) -> StoreReport:
     """Insert new items, update changed ones, link mirrors; return counts and events to publish.
 
     Runs inside the caller's transaction and does not commit; call ``publish_events`` after commit.
+    ``hints`` (see ``watcher.store.hints``) let a write-locked batch skip look-ups that find nothing.
     """
     now = as_utc(now) if now else utcnow()
     batch = [item for item, _ in items]
-    existing = ExistingRows(session, source_id=source_id, items=batch)
+    source_empty = hints is not None and not hints.has_items(source_id)
+    existing = ExistingRows(session, source_id=source_id, items=batch, source_empty=source_empty)
     corrections = corrections_for(session, existing.rows())
     outcomes: list[_Outcome] = []
     by_row: dict[int, int] = {}  # id(row) -> index in outcomes
@@ -217,5 +221,5 @@ def store_items(
         order.append(index)
     _insert_all(session, [outcome for outcome in outcomes if outcome.new], now=now)
     relink = [o.item for o in outcomes if o.new or "story_key" in o.diff.quiet]
-    link_stories(session, relink)
+    link_stories(session, relink, maybe_shared=hints.keys_maybe_shared if hints else None)
     return _report(outcomes, order, now=now, session=session)
