@@ -49,34 +49,35 @@ def https_origin(self_signed: tuple[Path, Path]) -> Iterator[tuple[str, ssl.SSLC
     server.server_close()
 
 
-async def test_tls_requests_share_one_verified_connection(https_origin: tuple[str, ssl.SSLContext]) -> None:
+async def _two_requests(
+    https_origin: tuple[str, ssl.SSLContext], first_path: str, *, pause_s: float = 0.0
+) -> tuple[httpcore.Response, httpcore.Response]:
+    """GET ``first_path`` then ``/next`` through one pool; each body names the client port it came on."""
     origin, context = https_origin
     async with httpcore.AsyncConnectionPool(ssl_context=context, network_backend=AsyncioBackend()) as pool:
-        first = await pool.request("GET", f"{origin}/a")
-        second = await pool.request("GET", f"{origin}/b")
+        first = await pool.request("GET", f"{origin}{first_path}")
+        await asyncio.sleep(pause_s)
+        second = await pool.request("GET", f"{origin}/next")
     assert first.status == second.status == 200
+    return first, second
+
+
+async def test_tls_requests_share_one_verified_connection(https_origin: tuple[str, ssl.SSLContext]) -> None:
+    first, second = await _two_requests(https_origin, "/a")
     assert first.content == second.content  # same client port: the connection was kept
     assert first.extensions["network_stream"].get_extra_info("ssl_object").version().startswith("TLS")
 
 
 async def test_a_connection_the_server_closed_is_not_reused(https_origin: tuple[str, ssl.SSLContext]) -> None:
-    origin, context = https_origin
-    async with httpcore.AsyncConnectionPool(ssl_context=context, network_backend=AsyncioBackend()) as pool:
-        closing = await pool.request("GET", f"{origin}/bye")
-        after = await pool.request("GET", f"{origin}/again")
-    assert closing.status == after.status == 200
+    closing, after = await _two_requests(https_origin, "/bye")
     assert closing.content != after.content  # a new connection, from another client port
 
 
 async def test_an_idle_connection_the_server_dropped_is_not_reused(
     https_origin: tuple[str, ssl.SSLContext],
 ) -> None:
-    origin, context = https_origin
-    async with httpcore.AsyncConnectionPool(ssl_context=context, network_backend=AsyncioBackend()) as pool:
-        first = await pool.request("GET", f"{origin}/a")
-        await asyncio.sleep(_Hello.timeout * 3)  # the server times the idle connection out, silently
-        second = await pool.request("GET", f"{origin}/b")
-    assert first.status == second.status == 200
+    # the server times the idle connection out without a word; the pool must notice before reusing it
+    first, second = await _two_requests(https_origin, "/a", pause_s=_Hello.timeout * 3)
     assert first.content != second.content
 
 

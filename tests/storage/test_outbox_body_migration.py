@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,8 +9,7 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
 
-from tests.conftest import PG_ADMIN_URL, _postgres_reason
-from watcher.db import dispose_engines
+from tests.conftest import fresh_postgres_database
 from watcher.migrate import alembic_config
 
 BEFORE = "c3a9e51f0b27"
@@ -25,18 +23,8 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'history.sqlite'}"
         return
-    reason = _postgres_reason()
-    if reason:
-        pytest.skip(reason)
-    name = f"cw_history_{secrets.token_hex(4)}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    dispose_engines()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_postgres_database("cw_history") as url:
+        yield url
 
 
 def _queue_one(url: str) -> None:
