@@ -35,10 +35,12 @@ def start_method() -> BaseContext:
 
 def init_worker(settings_json: str) -> None:
     """Pool initializer: the parent's settings, and none of its (forked) database connections."""
+    from watcher import gc_tuning
     from watcher.db import forget_inherited_engines
 
     forget_inherited_engines()
     install_settings(Settings.model_validate_json(settings_json))
+    gc_tuning.settle()  # a spawned worker's imports are done by now; a forked one inherits the parent's
 
 
 def submit(pool: Executor, func: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Future[R]:

@@ -15,6 +15,8 @@ from typing import Any
 
 import typer
 
+from watcher import gc_tuning
+
 _app = typer.Typer(
     name="watcher",
     no_args_is_help=True,
@@ -60,4 +62,6 @@ def main() -> None:
     command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
     wanted = COMMANDS.get(command or "")
     help_asked = any(arg in ("--help", "-h") for arg in sys.argv[1:2])
-    get_app([wanted] if wanted and not help_asked else None)()
+    with gc_tuning.importing():
+        app = get_app([wanted] if wanted and not help_asked else None)
+    app()

@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from watcher import migrate
+from watcher import gc_tuning, migrate
 from watcher.cli.common import console as make_console
 from watcher.cli.common import fail, settings_or_exit, sources_or_exit
 
@@ -51,7 +51,8 @@ def poll(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
     """Poll sources once: fetch, classify and store. A failing source never fails the command."""
-    from watcher.pipeline import poll_sources_sync, select_sources
+    with gc_tuning.importing():  # the pipeline's imports join the frozen start-up objects
+        from watcher.pipeline import poll_sources_sync, select_sources
 
     settings = settings_or_exit()
     try:
