@@ -188,3 +188,24 @@ def test_a_killed_pool_worker_costs_speed_not_items(
     finally:
         discard_pool()
     assert report.outcomes[0].ok and report.outcomes[0].new == 10
+
+
+def test_health_writes_leave_the_lease_and_the_admin_switch_alone(
+    engine: Engine, round_sources: Path
+) -> None:
+    poll_sources_sync(source_ids=["piemonte", "gone"])
+    with Session(engine) as session:
+        for source_id in ("piemonte", "gone"):
+            state = session.get(SourceState, source_id)
+            assert state is not None
+            state.enabled, state.lease_owner = False, "host:1:worker"
+            session.add(state)
+        session.commit()
+    poll_sources_sync(source_ids=["piemonte", "gone"])
+    with Session(engine) as session:
+        states = [session.get(SourceState, source_id) for source_id in ("piemonte", "gone")]
+    for state in states:
+        assert state is not None and not state.enabled and state.lease_owner == "host:1:worker"
+    piemonte, gone = states
+    assert piemonte is not None and piemonte.consecutive_failures == 0 and piemonte.etag == '"v1"'
+    assert gone is not None and gone.consecutive_failures == 2 and piemonte.items_seen == 10
