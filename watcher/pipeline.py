@@ -75,9 +75,9 @@ HEALTH_COLUMNS = tuple(
         "items_seen", "etag", "last_modified", "last_status", "next_poll_at",
     )
 )
+# A source's first health row starts from the model's defaults (no failures, nothing seen yet).
 _NEW_HEALTH: dict[str, Any] = {
-    column.name: (0 if column.name in ("consecutive_failures", "items_seen", "items_last_round") else None)
-    for column in HEALTH_COLUMNS
+    column.name: SourceState.model_fields[column.name].default for column in HEALTH_COLUMNS
 }
 
 
@@ -268,8 +268,9 @@ class RoundRunner:
         return func(*args, **kwargs) if self.inline else await asyncio.to_thread(func, *args, **kwargs)
 
     def _record_health(self, batch: list[_HealthUpdate]) -> None:
-        """Write the batch's health rows with two Core statements (an ORM flush of 50 rows cost more
-        than a conditional GET each): the columns a round owns, never the lease or ``enabled``."""
+        """Write the batch's health rows with two Core statements (loading and flushing them through
+        the ORM cost ~0.15 ms a source, a tenth of an unchanged round's work per source): the columns
+        a round owns, never the lease or ``enabled``."""
         table = SOURCE_STATE
         ids = sorted({entry.source.id for entry in batch})
         with self.engine.begin() as conn:
