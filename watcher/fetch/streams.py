@@ -18,7 +18,7 @@ from typing import Any
 
 import httpcore
 
-_READ_ERRORS = (OSError, ssl.SSLError, ConnectionError)
+_SOCKET_ERRORS = OSError  # ssl.SSLError and ConnectionError included
 
 
 class AsyncioStream(httpcore.AsyncNetworkStream):
@@ -34,7 +34,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
                 return await self._reader.read(max_bytes)
         except TimeoutError as error:
             raise httpcore.ReadTimeout(f"no data within {timeout}s") from error
-        except _READ_ERRORS as error:
+        except _SOCKET_ERRORS as error:
             raise httpcore.ReadError(str(error) or type(error).__name__) from error
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
@@ -46,7 +46,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
                 await self._writer.drain()
         except TimeoutError as error:
             raise httpcore.WriteTimeout(f"could not send within {timeout}s") from error
-        except _READ_ERRORS as error:
+        except _SOCKET_ERRORS as error:
             raise httpcore.WriteError(str(error) or type(error).__name__) from error
 
     async def aclose(self) -> None:
@@ -65,7 +65,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         except TimeoutError as error:
             self._writer.transport.abort()
             raise httpcore.ConnectTimeout(f"TLS handshake not done within {timeout}s") from error
-        except _READ_ERRORS as error:
+        except _SOCKET_ERRORS as error:
             self._writer.transport.abort()
             raise httpcore.ConnectError(str(error) or type(error).__name__) from error
         return self
