@@ -35,6 +35,8 @@ def test_hints_name_sources_with_items_and_keys_that_may_be_shared(engine: Engin
     assert hints.keys_maybe_shared == {f"topic:{TOPIC}", f"topic:{OTHER}"}
     with Session(engine) as session:
         assert batch_hints(session, writes[:1]).sources_with_items == {"stored-source"}  # a single probe
+        twice = batch_hints(session, [writes[1], writes[1]])
+    assert twice.sources_with_items == {"new-a"}  # its second write must look up what the first stored
 
 
 def test_a_hinted_batch_links_and_updates_as_without_hints(engine: Engine) -> None:

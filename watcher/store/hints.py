@@ -41,8 +41,10 @@ class BatchHints:
 
 def batch_hints(session: Session, writes: Sequence[tuple[str, Sequence[NormalizedItem]]]) -> BatchHints:
     """Hints for ``writes`` ((source id, items) pairs); call inside the batch's write transaction."""
-    sources = sorted({source_id for source_id, _ in writes})
-    with_items: set[str] = set()
+    appearances = Counter(source_id for source_id, _ in writes)
+    sources = sorted(appearances)
+    # A source written twice in one batch has items by its second write: never skip its look-up.
+    with_items = {source_id for source_id, count in appearances.items() if count > 1}
     for start in range(0, len(sources), _SOURCES_PER_QUERY):
         chunk = sources[start : start + _SOURCES_PER_QUERY]
         probes = [select(literal(sid)).where(exists().where(ITEM.c.source_id == sid)) for sid in chunk]
