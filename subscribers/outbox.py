@@ -313,6 +313,7 @@ def claim(session: Session, *, worker_id: str, limit: int, lease_s: float, now: 
     )
     rows = session.execute(statement).all()
     raw = message_bytes(session, [r.id for r in rows])
+    _fail_without_bytes(session, [r.id for r in rows if r.id not in raw])
     claimed = [
         Claimed(
             id=r.id,
@@ -324,8 +325,20 @@ def claim(session: Session, *, worker_id: str, limit: int, lease_s: float, now: 
             lease_until=lease_until,
         )
         for r in rows
+        if r.id in raw
     ]
     return sorted(claimed, key=lambda c: c.id)
+
+
+def _fail_without_bytes(session: Session, ids: list[int]) -> None:
+    """Rows whose stored bytes are gone (only a damaged database has such): ``failed``, with the
+    reason, instead of a drain that stops at them every time it claims them."""
+    if ids:
+        session.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id.in_(ids))
+            .values(state="failed", lease_owner=None, lease_until=None, last_error="message bytes missing")
+        )
 
 
 def message_bytes(session: Session, ids: list[int]) -> dict[int, bytes]:

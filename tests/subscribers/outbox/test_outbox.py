@@ -12,6 +12,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from subscribers.outbox import (
+    OUTBOX_BODY,
+    OutboxMessage,
     Outcome,
     admin_action,
     claim,
@@ -237,3 +239,17 @@ def test_retry_delay_grows_exponentially_with_bounded_jitter() -> None:
         step = min(3600.0, 60.0 * 2 ** (attempts - 1))
         delay = retry_delay(attempts, base_s=60.0, max_s=3600.0, rng=rng)
         assert step / 2 <= delay <= step
+
+
+def test_a_row_whose_bytes_are_gone_fails_with_the_reason_and_the_rest_is_claimed(engine: Engine) -> None:
+    queue(engine, to="a@example.eu", key="k1")
+    queue(engine, to="b@example.eu", key="k2")
+    damaged, intact = (row.id for row in _rows(engine))
+    with Session(engine) as session:  # a damaged database: the message bytes of one row are gone
+        session.execute(OUTBOX_BODY.delete().where(OUTBOX_BODY.c.outbox_id == damaged))
+        session.commit()
+    assert _claim(engine) == [intact]
+    with Session(engine) as session:
+        row = session.get(OutboxMessage, damaged)
+        assert row is not None and row.state == "failed" and row.last_error == "message bytes missing"
+    assert _claim(engine) == []  # not claimed again
