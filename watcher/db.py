@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, create_engine
 
 from watcher.settings import get_settings
@@ -33,6 +33,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
+
+
+def sqlite_outside_transaction(session: Session) -> Connection | None:
+    """The session's connection when it is SQLite and no transaction is open on it yet, else None.
+
+    Python's sqlite3 (legacy transaction control, Python < 3.12) sends BEGIN only before DML; a
+    caller that needs the transaction earlier (for a SAVEPOINT, or to take the write lock) sends its
+    own BEGIN on this connection, and pysqlite honours it.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return None
+    driver = connection.connection.driver_connection
+    return connection if driver is not None and not driver.in_transaction else None
 
 
 _engines: dict[str, Engine] = {}

@@ -17,14 +17,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
-from sqlalchemy.sql.schema import Table
 
 from watcher.db import is_sqlite
-from watcher.models import SourceState
+from watcher.models import SOURCE_STATE_TABLE
 from watcher.pipeline import due_source_ids
 from watcher.sources.config import SourceConfig
 
-STATE: Table = SourceState.__table__  # type: ignore[attr-defined]
+STATE = SOURCE_STATE_TABLE
 
 
 def ensure_rows(engine: Engine, source_ids: Sequence[str]) -> None:

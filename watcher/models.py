@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -118,3 +118,8 @@ class Correction(SQLModel, table=True):
     event_date: date | None = None
     author: str = Field(default="admin", max_length=200)
     at: datetime = Field(default_factory=utcnow)
+
+
+# The Core tables behind the models, for statements that bypass the ORM (bulk writes, probes).
+SOURCE_STATE_TABLE: Table = SourceState.__table__  # type: ignore[attr-defined]
+ITEM_TABLE: Table = Item.__table__  # type: ignore[attr-defined]

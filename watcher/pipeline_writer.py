@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from watcher.classify.document import Classification
-from watcher.db import SQLITE_BUSY_TIMEOUT_MS
+from watcher.db import SQLITE_BUSY_TIMEOUT_MS, sqlite_outside_transaction
 from watcher.normalize import NormalizedItem
 from watcher.store import StoreReport, store_items
 from watcher.store.hints import batch_hints
@@ -53,11 +53,8 @@ def begin_write(session: Session, *, wait: bool) -> None:
     With ``wait=False`` a lock held elsewhere raises :class:`DatabaseBusy` at once instead of
     sleeping in the busy handler. PostgreSQL writers do not exclude each other: nothing to do.
     """
-    connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        return
-    driver = connection.connection.driver_connection
-    if driver is None or driver.in_transaction:
+    connection = sqlite_outside_transaction(session)
+    if connection is None:
         return
     if wait:
         connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -15,14 +15,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Table, exists, literal, select, union_all
+from sqlalchemy import exists, literal, select, union_all
 from sqlmodel import Session
 
-from watcher.models import Item
+from watcher.models import ITEM_TABLE
 from watcher.normalize import NormalizedItem
 from watcher.store.lookup import IN_CHUNK
 
-ITEM: Table = Item.__table__  # type: ignore[attr-defined]
 _SOURCES_PER_QUERY = 100
 
 
@@ -47,7 +46,7 @@ def batch_hints(session: Session, writes: Sequence[tuple[str, Sequence[Normalize
     with_items = {source_id for source_id, count in appearances.items() if count > 1}
     for start in range(0, len(sources), _SOURCES_PER_QUERY):
         chunk = sources[start : start + _SOURCES_PER_QUERY]
-        probes = [select(literal(sid)).where(exists().where(ITEM.c.source_id == sid)) for sid in chunk]
+        probes = [select(literal(sid)).where(exists().where(ITEM_TABLE.c.source_id == sid)) for sid in chunk]
         with_items.update(row[0] for row in session.execute(union_all(*probes)))
     carriers: Counter[str] = Counter()
     for _, items in writes:
@@ -56,6 +55,6 @@ def batch_hints(session: Session, writes: Sequence[tuple[str, Sequence[Normalize
     maybe_shared = {key for key, count in carriers.items() if count > 1}
     for start in range(0, len(keys), IN_CHUNK):
         chunk = keys[start : start + IN_CHUNK]
-        stored = select(ITEM.c.story_key).where(ITEM.c.story_key.in_(chunk)).distinct()
+        stored = select(ITEM_TABLE.c.story_key).where(ITEM_TABLE.c.story_key.in_(chunk)).distinct()
         maybe_shared.update(row[0] for row in session.execute(stored))
     return BatchHints(frozenset(with_items), frozenset(maybe_shared))

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from watcher.classify.document import Classification
+from watcher.db import sqlite_outside_transaction
 from watcher.events import ItemStored, ItemUpdated
-from watcher.models import Item, ItemEvent, utcnow
+from watcher.models import ITEM_TABLE, Item, ItemEvent, utcnow
 from watcher.normalize import NormalizedItem
 from watcher.store.hints import BatchHints
 from watcher.store.history import history_events
@@ -64,19 +65,14 @@ def _update(outcome: _Outcome, values: dict[str, Any], *, now: datetime) -> None
 def _open_real_transaction(session: Session) -> None:
     """Make sure SQLite is inside a real transaction before the first SAVEPOINT.
 
-    Python's sqlite3 (legacy transaction control, Python < 3.12) only sends BEGIN before DML. A
-    SAVEPOINT sent outside a transaction starts one of its own and its RELEASE commits it, so the
-    caller's later rollback would not undo our inserts. pysqlite honours a BEGIN we send ourselves.
+    A SAVEPOINT sent outside a transaction starts one of its own and its RELEASE commits it, so the
+    caller's later rollback would not undo our inserts.
     """
-    connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        return
-    driver = connection.connection.driver_connection
-    if driver is not None and not driver.in_transaction:
+    connection = sqlite_outside_transaction(session)
+    if connection is not None:
         connection.exec_driver_sql("BEGIN")
 
 
-ITEM_TABLE: Table = Item.__table__  # type: ignore[attr-defined]
 _ITEM_COLUMNS = tuple(
     column.name for column in Item.__table__.columns if column.name != "id"  # type: ignore[attr-defined]
 )
