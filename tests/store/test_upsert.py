@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -196,3 +199,26 @@ def test_empty_batch_is_a_no_op(engine: Engine) -> None:
     with Session(engine) as session:
         report = store_items(session, source_id="regione", items=[], now=NOW)
     assert (report.new, report.updated, report.unchanged, report.item_ids) == (0, 0, 0, [])
+
+
+FIRST_ORM_WORK = """
+import sys
+from tests.store.factory import entry
+from watcher.db import get_engine
+from watcher.pipeline_writer import store_batch
+
+[result] = store_batch(get_engine(sys.argv[1]), [("regione", [entry("a"), entry("b")])], wait=True)
+print(getattr(result, "new", repr(result)))
+"""
+
+
+def test_a_process_whose_first_orm_work_is_storing_reads_its_new_rows(db_url: str) -> None:
+    """New rows are built without the ORM constructor, which is what configures the mappers: a
+    fresh process (a pool worker) whose first batch needs no ORM look-up (SQLite's batch hints say
+    the source is empty) must still be able to read them."""
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_ORM_WORK, db_url],
+        capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["2"]

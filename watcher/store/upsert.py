@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import configure_mappers
 from sqlmodel import Session
 
 from watcher.classify.document import Classification
@@ -108,6 +109,9 @@ def _insert_all(session: Session, pending: list[_Outcome], *, now: datetime) -> 
             # asking for that order makes SQLite run one INSERT per row instead of a few batches.
             statement = insert(ITEM_TABLE).returning(ITEM_TABLE.c.guid, ITEM_TABLE.c.id)
             ids: dict[str, int] = {guid: item_id for guid, item_id in session.execute(statement, rows)}
+        # model_construct skips the ORM's constructor, which is what sets the mappers up on first
+        # use: a process whose first ORM work is this insert would build rows it cannot read.
+        configure_mappers()
         for outcome, values in zip(pending, rows, strict=True):
             outcome.row = Item.model_construct(id=ids[values["guid"]], **values)
         return
