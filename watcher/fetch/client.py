@@ -36,6 +36,7 @@ from watcher.fetch.errors import (
     TooLarge,
     TooManyRedirects,
 )
+from watcher.fetch.pool import LinearConnectionPool
 from watcher.fetch.result import FetchResult, Validators
 from watcher.fetch.ssrf import GuardedBackend, parse_networks
 from watcher.settings import Settings, get_settings
@@ -48,6 +49,8 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _SCHEMES = ("http", "https")
 _CREDENTIAL_HEADERS = ("authorization", "cookie", "proxy-authorization")
 _CONTENT_HEADERS = ("content-type", "content-length", "transfer-encoding")
+# A body this short that we do not need is read anyway, so the connection can serve the next request.
+_DRAINED_BYTES = 64 * 1024
 
 
 @functools.cache
@@ -66,7 +69,7 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
 
     def __init__(self, *, backend: httpcore.AsyncNetworkBackend, limits: httpx.Limits) -> None:
         super().__init__(verify=_ssl_context(), trust_env=False, limits=limits)
-        self._pool = httpcore.AsyncConnectionPool(
+        self._pool = LinearConnectionPool(
             ssl_context=_ssl_context(),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
@@ -244,6 +247,7 @@ class Fetcher:
                         location = response.headers.get("location")
                         if response.status_code in _REDIRECTS and location:
                             _redirect(hop, response, location)
+                            await _drain(response)
                             continue
                         return await _complete(
                             response, validators=validators, cap=cap, sink=sink, settings=self._settings
@@ -271,6 +275,16 @@ class Fetcher:
             semaphore = self._per_host[key] = asyncio.Semaphore(self._settings.fetch_per_host_concurrency)
         async with semaphore:
             yield
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read to the end a body we do not need (a 304 has none; a redirect's "moved" page is short),
+    so the connection serves the next request instead of being closed. A long or unsized body is
+    left unread, and a failed read only costs the connection: the answer is already known."""
+    declared = response.headers.get("content-length", "")
+    if response.status_code == 304 or (declared.isdigit() and int(declared) <= _DRAINED_BYTES):
+        with suppress(httpx.HTTPError):
+            await response.aread()
 
 
 def _url(url: str) -> httpx.URL:
@@ -322,6 +336,7 @@ async def _complete(
     url, status = str(response.url), response.status_code
     received = Validators(etag=headers.get("etag"), last_modified=headers.get("last-modified"))
     if status == 304:
+        await _drain(response)
         sent = validators or Validators()
         kept = Validators(received.etag or sent.etag, received.last_modified or sent.last_modified)
         return FetchResult(url=url, status=status, headers=headers, not_modified=True, validators=kept)

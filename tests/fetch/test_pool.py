@@ -1,0 +1,99 @@
+"""Connection reuse and the linear pool: against a real loopback server that records client ports."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from http.server import BaseHTTPRequestHandler
+
+import httpcore
+
+from tests.fetch.conftest import header, make_settings
+from tests.support.http_server import LoopbackServer, Reply, Request
+from watcher.fetch import Fetcher, Validators
+from watcher.fetch.pool import LinearConnectionPool
+from watcher.fetch.streams import AsyncioBackend
+
+
+class _Ports:
+    """Handler that answers 304 to a matching ETag and records which connection (client port) asked."""
+
+    def __init__(self, delay_s: float = 0.0) -> None:
+        self.ports: list[int] = []
+        self.lock = threading.Lock()
+        self.delay_s = delay_s
+
+    def __call__(self, request: Request, handler: BaseHTTPRequestHandler) -> Reply:
+        with self.lock:
+            self.ports.append(handler.client_address[1])
+        time.sleep(self.delay_s)
+        if header(request, "If-None-Match") == '"v1"':
+            return Reply(304, b"", {"ETag": '"v1"'})
+        return Reply(200, b"<rss/>", {"ETag": '"v1"'})
+
+
+async def test_304s_reuse_one_connection(http_server: LoopbackServer) -> None:
+    ports = _Ports()
+    url = http_server.route("/feed", handler=ports)
+    async with Fetcher(make_settings()) as fetcher:
+        results = [await fetcher.get(url, validators=Validators(etag='"v1"')) for _ in range(5)]
+    assert all(result.not_modified for result in results)
+    assert len(set(ports.ports)) == 1
+
+
+async def test_redirect_with_a_short_body_reuses_its_connection(http_server: LoopbackServer) -> None:
+    ports = _Ports()
+    target = http_server.route("/feed", handler=ports)
+
+    def moved(request: Request, handler: BaseHTTPRequestHandler) -> Reply:
+        ports.ports.append(handler.client_address[1])
+        return Reply(301, b"<p>Moved</p>", {"Location": target})
+
+    url = http_server.route("/old", handler=moved)
+    async with Fetcher(make_settings()) as fetcher:
+        assert (await fetcher.get(url)).body == b"<rss/>"
+    assert len(ports.ports) == 2 and len(set(ports.ports)) == 1
+
+
+async def test_concurrent_polls_of_one_host_use_at_most_its_slots(http_server: LoopbackServer) -> None:
+    ports = _Ports(delay_s=0.01)
+    url = http_server.route("/feed", handler=ports)
+    async with Fetcher(make_settings(fetch_per_host_concurrency=3)) as fetcher:
+        await asyncio.gather(*(fetcher.get(url, validators=Validators(etag='"v1"')) for _ in range(30)))
+    assert len(ports.ports) == 30
+    assert len(set(ports.ports)) <= 3
+
+
+async def _get(pool: httpcore.AsyncConnectionPool, url: str) -> int:
+    response = await pool.request("GET", url)
+    return response.status
+
+
+async def test_surplus_idle_connections_are_closed(http_server: LoopbackServer) -> None:
+    url = http_server.route("/slow", handler=_Ports(delay_s=0.1))
+    pool = LinearConnectionPool(
+        max_connections=4, max_keepalive_connections=1, network_backend=AsyncioBackend()
+    )
+    async with pool:
+        assert await asyncio.gather(*(_get(pool, url) for _ in range(4))) == [200] * 4
+        assert len(pool.connections) == 1
+
+
+async def test_a_full_pool_closes_an_idle_connection_for_another_origin(http_server: LoopbackServer) -> None:
+    http_server.route("/feed", handler=_Ports())
+    port = http_server.server.server_address[1]
+    pool = LinearConnectionPool(max_connections=1, network_backend=AsyncioBackend())
+    async with pool:
+        for host in ("127.0.0.1", "localhost", "127.0.0.1"):
+            assert await _get(pool, f"http://{host}:{port}/feed") == 200
+            assert len(pool.connections) == 1
+
+
+async def test_requests_beyond_max_connections_wait_for_a_free_one(http_server: LoopbackServer) -> None:
+    ports = _Ports(delay_s=0.05)
+    url = http_server.route("/slow", handler=ports)
+    pool = LinearConnectionPool(max_connections=2, network_backend=AsyncioBackend())
+    async with pool:
+        assert await asyncio.gather(*(_get(pool, url) for _ in range(8))) == [200] * 8
+    assert len(set(ports.ports)) == 2
