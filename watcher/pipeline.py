@@ -31,7 +31,7 @@ from watcher.fetch.backoff import next_poll_delay_s
 from watcher.fetch.client import Fetcher
 from watcher.models import SOURCE_STATE_TABLE, SourceState
 from watcher.normalize import NormalizedItem, normalize
-from watcher.pipeline_pool import poll_in_pool, shared_pool
+from watcher.pipeline_pool import poll_in_pool, shared_pool, workers_start_at_once
 from watcher.pipeline_writer import RoundWriter
 from watcher.settings import Settings, get_settings
 from watcher.sources.base import Collected, adapter_for
@@ -353,12 +353,21 @@ def stored_validators(engine: Engine, source_ids: list[str]) -> dict[str, Valida
 
 
 def _expected_bodies(validators: dict[str, Validators]) -> int:
-    """Sources likely to send a whole body: those with no validators for a conditional GET.
-
-    They decide whether a round is worth the process pool. A round of feeds that will mostly answer
-    304 (the steady state) is cheaper in-process than the pool's start-up.
-    """
+    """Sources likely to send a whole body: those with no validators for a conditional GET."""
     return sum(1 for found in validators.values() if not (found.etag or found.last_modified))
+
+
+def worth_a_pool(settings: Settings, validators: dict[str, Validators]) -> bool:
+    """Whether a round over these sources should be shared out to the process pool.
+
+    Bodies to parse and classify are worth even a spawned pool's start-up (most of a second per
+    worker). A round of feeds that mostly answer 304 (the steady state) is a millisecond or two of
+    CPU per source: worth workers that start at once (forked with everything imported, or running
+    already) once there are enough sources; never worth spawning new ones.
+    """
+    if _expected_bodies(validators) >= settings.pipeline_process_min_sources:
+        return True
+    return len(validators) >= settings.pipeline_fork_min_sources and workers_start_at_once()
 
 
 async def poll_sources(
@@ -372,8 +381,7 @@ async def poll_sources(
     sources = select_sources(load_sources(settings.sources), source_ids)
     engine = get_engine(settings.resolved_database_url())
     validators = stored_validators(engine, [source.id for source in sources])
-    big = _expected_bodies(validators) >= settings.pipeline_process_min_sources
-    pool = shared_pool(settings) if big else None
+    pool = shared_pool(settings) if worth_a_pool(settings, validators) else None
 
     def in_process() -> RoundRunner:
         return RoundRunner(settings=settings, engine=engine)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from watcher import events
 from watcher.events import Event
-from watcher.processes import init_worker, start_method, submit
+from watcher.processes import can_fork, init_worker, start_method, submit
 from watcher.settings import Settings
 
 if TYPE_CHECKING:
@@ -129,6 +129,12 @@ async def poll_in_pool(
                 if progress:
                     progress(outcome)
     return report
+
+
+def workers_start_at_once() -> bool:
+    """Whether a round given to the pool pays no start-up: its workers are running already, or
+    they would be forked (ready with everything imported) rather than spawned."""
+    return _pool is not None or can_fork()
 
 
 def discard_pool() -> None:

@@ -23,14 +23,17 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def can_fork() -> bool:
+    """Whether workers started now would be forked: no other thread could hold a lock at fork time."""
+    return threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+
+
 def start_method() -> BaseContext:
-    """``fork`` when no other thread could hold a lock at fork time, else ``spawn``.
+    """``fork`` when :func:`can_fork`, else ``spawn``.
 
     With ``fork``, ProcessPoolExecutor forks all its workers before it starts its own thread.
     """
-    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
+    return multiprocessing.get_context("fork" if can_fork() else "spawn")
 
 
 def init_worker(settings_json: str) -> None:

@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     pipeline_process_min_sources: int = Field(
         20, description="Pool only when this many sources lack ETag/Last-Modified (likely full bodies)."
     )
+    pipeline_fork_min_sources: int = Field(
+        200, description="Pool rounds of this many sources too when workers start at once (forked/running)."
+    )
     pipeline_chunk_sources: int = Field(
         50, ge=1, description="Sources a pool process polls end to end per task during big rounds."
     )

@@ -11,10 +11,11 @@ import json
 import os
 import subprocess
 import sys
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from tests.conftest import DATA_DIR
-from tests.support.http_server import LoopbackServer
+from tests.support.http_server import LoopbackServer, Reply, Request
 
 CHILD = """
 import json
@@ -71,3 +72,60 @@ def test_a_single_threaded_round_forks_workers_that_store_and_leave_the_parent_w
     assert result["method"] == "fork"
     assert result["before"] == 0 and result["after"] == 30 and result["events"] == 30
     assert result["outcomes"] == [["one", True, 10], ["three", True, 10], ["two", True, 10]]
+
+
+UNCHANGED_CHILD = """
+import json
+from watcher import pipeline_pool
+from watcher.pipeline import poll_sources_sync
+from watcher.settings import get_settings
+
+report = poll_sources_sync(get_settings())
+print(json.dumps({"pooled": pipeline_pool._pool is not None,
+                  "outcomes": sorted((o.source_id, o.ok, o.new, o.not_modified) for o in report.outcomes)}))
+"""
+
+
+def test_a_big_round_of_unchanged_feeds_goes_to_forked_workers(
+    db_url: str, tmp_path: Path, http_server: LoopbackServer
+) -> None:
+    """Feeds that answer 304 are not worth spawned workers, but forked ones start ready: a round of
+    at least ``pipeline_fork_min_sources`` sources is shared out, and its 304s are recorded."""
+    feed = (DATA_DIR / "fixtures" / "rss_bandi_regione_piemonte.xml").read_bytes()
+
+    def conditional(request: Request, _: BaseHTTPRequestHandler) -> Reply:
+        if request.headers.get("If-None-Match") == '"v1"':
+            return Reply(304, b"", {"ETag": '"v1"'})
+        return Reply(200, feed, {"ETag": '"v1"'})
+
+    names = ("one", "two", "three")
+    urls = {name: http_server.route(f"/{name}.xml", handler=conditional) for name in names}
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        "sources:\n"
+        + "".join(
+            f"  - id: {name}\n    name: {name}\n    url: {url}\n    type: rss\n    interval: 1h\n"
+            for name, url in urls.items()
+        )
+    )
+    env = {
+        **os.environ,
+        "WATCHER_DATABASE_URL": db_url,
+        "WATCHER_SOURCES": str(sources),
+        "WATCHER_ALLOW_PRIVATE_NETWORKS": "true",
+        "WATCHER_PIPELINE_PROCESSES": "2",
+        "WATCHER_PIPELINE_PROCESS_MIN_SOURCES": "100",
+        "WATCHER_PIPELINE_FORK_MIN_SOURCES": "3",
+        "WATCHER_PIPELINE_CHUNK_SOURCES": "1",
+    }
+    rounds = []
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-c", UNCHANGED_CHILD], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        rounds.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    first, second = rounds
+    assert first["outcomes"] == [[name, True, 10, False] for name in sorted(names)]
+    assert second["pooled"]
+    assert second["outcomes"] == [[name, True, 0, True] for name in sorted(names)]
