@@ -184,7 +184,6 @@ class RoundRunner:
         self._writer = RoundWriter(
             engine, run_blocking=self._blocking, publish=publish, lock=self._write_lock
         )
-        self._health: list[_HealthUpdate] = []
 
     async def run(
         self,
@@ -198,10 +197,11 @@ class RoundRunner:
         states = validators
         if states is None:
             states = await self._blocking(stored_validators, self.engine, [source.id for source in sources])
+        health: list[_HealthUpdate] = []  # this run's own: a runner may serve two runs at once
         async with Fetcher(self.settings) as fetcher:
 
             async def one(source: SourceConfig) -> None:
-                outcome = await self.poll_one(source, fetcher, states[source.id])
+                outcome = await self.poll_one(source, fetcher, states[source.id], health)
                 report.outcomes.append(outcome)
                 if progress:
                     progress(outcome)
@@ -209,11 +209,14 @@ class RoundRunner:
             try:
                 await asyncio.gather(*(one(source) for source in sources))
             finally:
-                await self._flush_health()
+                await self._flush_health(health)
         report.in_order_of(sources)
         return report
 
-    async def poll_one(self, source: SourceConfig, fetcher: Fetcher, validators: Validators) -> SourceOutcome:
+    async def poll_one(
+        self, source: SourceConfig, fetcher: Fetcher, validators: Validators, health: list[_HealthUpdate]
+    ) -> SourceOutcome:
+        """Poll one source; its health update joins ``health``, written in batches by this run."""
         outcome = SourceOutcome(source.id)
         started = asyncio.get_running_loop().time()
         collected: Collected | None = None
@@ -245,14 +248,15 @@ class RoundRunner:
             outcome.error = f"unexpected {type(error).__name__}: {error}"
         outcome.elapsed_s = asyncio.get_running_loop().time() - started
         fresh = collected.validators if outcome.ok and collected and not collected.not_modified else None
-        self._health.append(_HealthUpdate(source, outcome, fresh, datetime.now(UTC)))
-        if len(self._health) >= self.settings.health_batch_size:
-            await self._flush_health()
+        health.append(_HealthUpdate(source, outcome, fresh, datetime.now(UTC)))
+        if len(health) >= self.settings.health_batch_size:
+            await self._flush_health(health)
         return outcome
 
-    async def _flush_health(self) -> None:
+    async def _flush_health(self, queue: list[_HealthUpdate]) -> None:
         """Write the queued health rows in one transaction (one commit per source cost ~20 ms)."""
-        batch, self._health = self._health, []
+        batch = queue[:]
+        queue.clear()
         if batch:
             async with self._write_lock:
                 await self._blocking(self._record_health, batch)
