@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import traceback
 from collections.abc import Callable, Sequence
@@ -361,17 +362,23 @@ def _expected_bodies(validators: dict[str, Validators]) -> int:
     return sum(1 for found in validators.values() if not (found.etag or found.last_modified))
 
 
-def worth_a_pool(settings: Settings, validators: dict[str, Validators]) -> bool:
-    """Whether a round over these sources should be shared out to the process pool.
+def pool_chunk_size(settings: Settings, validators: dict[str, Validators]) -> int | None:
+    """Sources per pool task for a round over these sources, or None to poll them in-process.
 
     Bodies to parse and classify are worth even a spawned pool's start-up (most of a second per
-    worker). A round of feeds that mostly answer 304 (the steady state) is a millisecond or two of
-    CPU per source: worth workers that start at once (forked with everything imported, or running
-    already) once there are enough sources; never worth spawning new ones.
+    worker), in tasks of ``pipeline_chunk_sources``. A round of feeds that mostly answer 304 (the
+    steady state) is a millisecond or two of CPU per source: worth workers that start at once
+    (forked with everything imported, or running already) once there are enough sources, never
+    worth spawning new ones. Its tasks are each worker's share in halves: a task's own costs (a
+    client and its connections, a health transaction, shipping the configs) would otherwise weigh
+    as much as its 304s.
     """
     if _expected_bodies(validators) >= settings.pipeline_process_min_sources:
-        return True
-    return len(validators) >= settings.pipeline_fork_min_sources and workers_start_at_once()
+        return settings.pipeline_chunk_sources
+    if len(validators) < settings.pipeline_fork_min_sources or not workers_start_at_once():
+        return None
+    share = math.ceil(len(validators) / (2 * max(1, settings.pipeline_processes)))
+    return max(settings.pipeline_chunk_sources, share)
 
 
 async def poll_sources(
@@ -385,17 +392,19 @@ async def poll_sources(
     sources = select_sources(load_sources(settings.sources), source_ids)
     engine = get_engine(settings.resolved_database_url())
     validators = stored_validators(engine, [source.id for source in sources])
-    pool = shared_pool(settings) if worth_a_pool(settings, validators) else None
+    chunk_size = pool_chunk_size(settings, validators)
+    pool = shared_pool(settings) if chunk_size else None
 
     def in_process() -> RoundRunner:
         return RoundRunner(settings=settings, engine=engine)
 
-    if pool is None:
+    if pool is None or chunk_size is None:
         return await in_process().run(sources, progress=progress, validators=validators)
     report = await poll_in_pool(
         sources,
         settings=settings,
         pool=pool,
+        chunk_size=chunk_size,
         progress=progress,
         in_process=lambda chunk: in_process().run(chunk),
     )

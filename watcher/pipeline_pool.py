@@ -101,15 +101,17 @@ async def poll_in_pool(
     *,
     settings: Settings,
     pool: ProcessPoolExecutor,
+    chunk_size: int,
     progress: ProgressCallback | None,
     in_process: Callable[[list[SourceConfig]], Awaitable[RoundReport]],
 ) -> RoundReport:
-    """Poll ``sources`` chunk by chunk in ``pool``; a chunk whose worker died is polled in-process."""
+    """Poll ``sources`` in ``pool``, ``chunk_size`` per task (the tail smaller); a chunk whose worker
+    died is polled in-process."""
     from watcher.pipeline import RoundReport
 
     pending: dict[asyncio.Future[ChunkResult], list[SourceConfig]] = {
         asyncio.wrap_future(submit(pool, poll_chunk_in_worker, chunk, events.has_subscribers())): chunk
-        for chunk in chunks(sources, settings.pipeline_chunk_sources, settings.pipeline_processes)
+        for chunk in chunks(sources, chunk_size, settings.pipeline_processes)
     }
     report = RoundReport()
     while pending:
