@@ -8,6 +8,7 @@ import time
 from http.server import BaseHTTPRequestHandler
 
 import httpcore
+from httpcore._async.connection_pool import AsyncPoolRequest
 
 from tests.fetch.conftest import header, make_settings
 from tests.support.http_server import LoopbackServer, Reply, Request
@@ -97,3 +98,29 @@ async def test_requests_beyond_max_connections_wait_for_a_free_one(http_server: 
     async with pool:
         assert await asyncio.gather(*(_get(pool, url) for _ in range(8))) == [200] * 8
     assert len(set(ports.ports)) == 2
+
+
+async def test_a_connection_handed_to_a_waiting_request_is_neither_closed_nor_handed_again(
+    http_server: LoopbackServer,
+) -> None:
+    """encode/httpcore#1110: between the hand-over and the request starting on it, the connection
+    still looks idle. Drives the pass httpcore runs on every request start and end (a private
+    method we override: this also fails loudly if httpcore changes it)."""
+    http_server.route("/feed", handler=_Ports())
+    port = http_server.server.server_address[1]
+    here, there = f"http://127.0.0.1:{port}/feed", f"http://localhost:{port}/feed"
+    pool = LinearConnectionPool(max_connections=1, network_backend=AsyncioBackend())
+    async with pool:
+        assert await _get(pool, here) == 200  # leaves one idle connection to 127.0.0.1
+        waiting = AsyncPoolRequest(httpcore.Request("GET", here))
+        pool._requests.append(waiting)
+        assert pool._assign_requests_to_connections() == []
+        [connection] = pool.connections
+        assert waiting.connection is connection
+        same_origin = AsyncPoolRequest(httpcore.Request("GET", here))
+        other_origin = AsyncPoolRequest(httpcore.Request("GET", there))
+        pool._requests += [same_origin, other_origin]
+        assert pool._assign_requests_to_connections() == []  # nothing closed to make room
+        assert same_origin.is_queued() and other_origin.is_queued()
+        assert pool.connections == [connection]
+        pool._requests.clear()

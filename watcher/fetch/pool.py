@@ -5,8 +5,8 @@ that pass counts the idle connections once for every idle connection: with the 3
 connections of a round over four hosts it was a third of an unchanged round's CPU, more than the
 new connection per request it saved. This pass walks the connections once, counts idle ones once
 and picks a connection per queued request in one scan, as upstream's open fix does
-(encode/httpcore#1035). It also never closes a connection already handed to a request that has
-not started on it yet (encode/httpcore#1110), which a later pass would otherwise take for idle.
+(encode/httpcore#1035). It also never closes or re-offers a connection already handed to a
+request that has not started on it yet (encode/httpcore#1110): a later pass would take it for idle.
 
 The behaviour is otherwise httpcore's: reuse a connection to the same origin, else open one while
 under ``max_connections``, else close an idle connection to make room.
@@ -32,7 +32,9 @@ class LinearConnectionPool(httpcore.AsyncConnectionPool):
             kept = [c for c in kept if id(c) not in evicted]
             idle = idle[surplus:]
         self._connections = kept
-        taken: set[int] = set()  # an HTTP/1.1 connection serves one request at a time
+        # An HTTP/1.1 connection serves one request at a time (we never negotiate HTTP/2): one
+        # already handed to a request, in this pass or an earlier one, is not offered again.
+        taken = set(reserved)
         for pool_request in (request for request in self._requests if request.is_queued()):
             origin = pool_request.request.url.origin
             connection = next(
