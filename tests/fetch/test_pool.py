@@ -8,11 +8,12 @@ import time
 from http.server import BaseHTTPRequestHandler
 
 import httpcore
+import pytest
 from httpcore._async.connection_pool import AsyncPoolRequest
 
 from tests.fetch.conftest import header, make_settings
 from tests.support.http_server import LoopbackServer, Reply, Request
-from watcher.fetch import Fetcher, Validators
+from watcher.fetch import ConnectionFailed, Fetcher, Validators
 from watcher.fetch.pool import LinearConnectionPool
 from watcher.fetch.streams import AsyncioBackend
 
@@ -124,3 +125,35 @@ async def test_a_connection_handed_to_a_waiting_request_is_neither_closed_nor_ha
         assert same_origin.is_queued() and other_origin.is_queued()
         assert pool.connections == [connection]
         pool._requests.clear()
+
+
+async def test_a_get_on_a_connection_the_server_dropped_is_sent_again(http_server: LoopbackServer) -> None:
+    """The server closes a kept-alive connection as the next request arrives, answering nothing (a
+    keep-alive timeout racing the request): the GET goes again on a new connection."""
+    served: set[int] = set()
+
+    def once_per_connection(request: Request, handler: BaseHTTPRequestHandler) -> Reply | None:
+        port = handler.client_address[1]
+        if port in served:
+            handler.close_connection = True  # hang up without a response
+            return None
+        served.add(port)
+        return Reply(200, b"<rss/>")
+
+    url = http_server.route("/feed", handler=once_per_connection)
+    async with Fetcher(make_settings()) as fetcher:
+        assert (await fetcher.get(url)).body == b"<rss/>"
+        assert (await fetcher.get(url)).body == b"<rss/>"
+    assert len(served) == 2 and len(http_server.requests) == 3
+
+
+async def test_a_post_is_never_sent_twice(http_server: LoopbackServer) -> None:
+    def hang_up(request: Request, handler: BaseHTTPRequestHandler) -> Reply | None:
+        handler.close_connection = True
+        return None
+
+    url = http_server.route("/search", handler=hang_up)
+    async with Fetcher(make_settings()) as fetcher:
+        with pytest.raises(ConnectionFailed):
+            await fetcher.post(url, data={"q": "x"})
+    assert len(http_server.requests) == 1

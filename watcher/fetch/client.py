@@ -51,6 +51,11 @@ _CREDENTIAL_HEADERS = ("authorization", "cookie", "proxy-authorization")
 _CONTENT_HEADERS = ("content-type", "content-length", "transfer-encoding")
 # A body this short that we do not need is read anyway, so the connection can serve the next request.
 _DRAINED_BYTES = 64 * 1024
+# Kept-alive connections idle longer than this are closed by us first: within a round the next
+# request to a host follows in milliseconds, and servers that close idle ones at 5 s (Apache) would
+# otherwise race our requests at exactly httpx's default of 5 s.
+_KEEPALIVE_S = 2.0
+_RESENDABLE = frozenset({"GET", "HEAD"})
 
 
 @functools.cache
@@ -112,7 +117,9 @@ class Fetcher:
             allowed_networks=parse_networks(s.fetch_allowed_networks),
         )
         limits = httpx.Limits(
-            max_connections=s.fetch_concurrency, max_keepalive_connections=s.fetch_concurrency
+            max_connections=s.fetch_concurrency,
+            max_keepalive_connections=s.fetch_concurrency,
+            keepalive_expiry=_KEEPALIVE_S,
         )
         self._client = httpx.AsyncClient(
             transport=_GuardedTransport(backend=backend, limits=limits),
@@ -242,7 +249,7 @@ class Fetcher:
                     hop.method, hop.url, headers=self._headers(hop.headers), files=hop.files, data=hop.data
                 )
                 async with self._host_slot(hop.url):
-                    response = await self._client.send(request, stream=True)
+                    response = await self._send(request)
                     try:
                         location = response.headers.get("location")
                         if response.status_code in _REDIRECTS and location:
@@ -257,6 +264,21 @@ class Fetcher:
         raise TooManyRedirects(
             f"more than {self._settings.fetch_max_redirects} redirects fetching {start_url}"
         )
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request``; a GET whose connection the server dropped before answering goes once more.
+
+        Servers close idle kept-alive connections on their own schedule (Apache after 5 s), and one
+        that does so just as a request leaves on it answers nothing. Browsers send such a request
+        again on a new connection; so do we, for GET and HEAD only, and only when no response began:
+        nothing of it was read, so nothing can be stored twice.
+        """
+        try:
+            return await self._client.send(request, stream=True)
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+            if request.method not in _RESENDABLE:
+                raise
+        return await self._client.send(request, stream=True)
 
     def _headers(self, extra: dict[str, str]) -> httpx.Headers:
         """Our defaults, then the caller's headers (case-insensitively replacing ours)."""
