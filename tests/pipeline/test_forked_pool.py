@@ -13,6 +13,7 @@ import subprocess
 import sys
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import DATA_DIR
 from tests.support.http_server import LoopbackServer, Reply, Request
@@ -42,11 +43,8 @@ print(json.dumps({"method": method, "before": before, "after": after, "events": 
 """
 
 
-def test_a_single_threaded_round_forks_workers_that_store_and_leave_the_parent_working(
-    db_url: str, tmp_path: Path, http_server: LoopbackServer
-) -> None:
-    feed = (DATA_DIR / "fixtures" / "rss_bandi_regione_piemonte.xml").read_bytes()
-    urls = {name: http_server.route(f"/{name}.xml", feed) for name in ("one", "two", "three")}
+def _pool_env(tmp_path: Path, db_url: str, urls: dict[str, str], **settings: str) -> dict[str, str]:
+    """The environment of a child polling ``urls`` (one RSS source each) with the pool's settings."""
     sources = tmp_path / "sources.yaml"
     sources.write_text(
         "sources:\n"
@@ -55,20 +53,32 @@ def test_a_single_threaded_round_forks_workers_that_store_and_leave_the_parent_w
             for name, url in urls.items()
         )
     )
-    env = {
+    return {
         **os.environ,
         "WATCHER_DATABASE_URL": db_url,
         "WATCHER_SOURCES": str(sources),
         "WATCHER_ALLOW_PRIVATE_NETWORKS": "true",
         "WATCHER_PIPELINE_PROCESSES": "2",
-        "WATCHER_PIPELINE_PROCESS_MIN_SOURCES": "1",
         "WATCHER_PIPELINE_CHUNK_SOURCES": "1",
+        **{f"WATCHER_{name.upper()}": value for name, value in settings.items()},
     }
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
+
+
+def _run_child(script: str, env: dict[str, str]) -> dict[str, Any]:
+    """Run ``script`` in a fresh interpreter (single-threaded, so its pool forks); its last line as JSON."""
+    command = [sys.executable, "-c", script]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_a_single_threaded_round_forks_workers_that_store_and_leave_the_parent_working(
+    db_url: str, tmp_path: Path, http_server: LoopbackServer
+) -> None:
+    feed = (DATA_DIR / "fixtures" / "rss_bandi_regione_piemonte.xml").read_bytes()
+    urls = {name: http_server.route(f"/{name}.xml", feed) for name in ("one", "two", "three")}
+    result = _run_child(CHILD, _pool_env(tmp_path, db_url, urls, pipeline_process_min_sources="1"))
     assert result["method"] == "fork"
     assert result["before"] == 0 and result["after"] == 30 and result["events"] == 30
     assert result["outcomes"] == [["one", True, 10], ["three", True, 10], ["two", True, 10]]
@@ -100,31 +110,10 @@ def test_a_big_round_of_unchanged_feeds_goes_to_forked_workers(
 
     names = ("one", "two", "three")
     urls = {name: http_server.route(f"/{name}.xml", handler=conditional) for name in names}
-    sources = tmp_path / "sources.yaml"
-    sources.write_text(
-        "sources:\n"
-        + "".join(
-            f"  - id: {name}\n    name: {name}\n    url: {url}\n    type: rss\n    interval: 1h\n"
-            for name, url in urls.items()
-        )
+    env = _pool_env(
+        tmp_path, db_url, urls, pipeline_process_min_sources="100", pipeline_fork_min_sources="3"
     )
-    env = {
-        **os.environ,
-        "WATCHER_DATABASE_URL": db_url,
-        "WATCHER_SOURCES": str(sources),
-        "WATCHER_ALLOW_PRIVATE_NETWORKS": "true",
-        "WATCHER_PIPELINE_PROCESSES": "2",
-        "WATCHER_PIPELINE_PROCESS_MIN_SOURCES": "100",
-        "WATCHER_PIPELINE_FORK_MIN_SOURCES": "3",
-        "WATCHER_PIPELINE_CHUNK_SOURCES": "1",
-    }
-    rounds = []
-    for _ in range(2):
-        done = subprocess.run(
-            [sys.executable, "-c", UNCHANGED_CHILD], env=env, capture_output=True, text=True, timeout=120
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-        rounds.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    rounds = [_run_child(UNCHANGED_CHILD, env) for _ in range(2)]
     first, second = rounds
     assert first["outcomes"] == [[name, True, 10, False] for name in sorted(names)]
     assert second["pooled"]
