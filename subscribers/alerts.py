@@ -27,7 +27,7 @@ from subscribers.models import AlertLog, Subscriber, Topic
 from subscribers.preferences import ecosystem_name, preferences_of
 from subscribers.report import Report
 from subscribers.schedule import as_utc, local_today
-from watcher.db import get_engine
+from watcher.db import get_engine, in_chunks
 from watcher.models import Item, utcnow
 from watcher.settings import get_settings
 
@@ -136,10 +136,8 @@ def flush_alerts(
 def _alerted(session: Session, item_ids: list[int], *, chunk: int = 500) -> set[tuple[int, int]]:
     """(subscriber, item) pairs already alerted among the candidate calls, in a query per ``chunk``."""
     found: set[tuple[int, int]] = set()
-    for start in range(0, len(item_ids), chunk):
-        statement = select(AlertLog.subscriber_id, AlertLog.item_id).where(
-            col(AlertLog.item_id).in_(item_ids[start : start + chunk])
-        )
+    for some in in_chunks(item_ids, chunk):
+        statement = select(AlertLog.subscriber_id, AlertLog.item_id).where(col(AlertLog.item_id).in_(some))
         found.update(session.exec(statement))
     return found
 

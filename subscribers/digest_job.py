@@ -23,7 +23,7 @@ from subscribers.mime import OutgoingMessage
 from subscribers.models import Subscriber
 from subscribers.report import Report
 from subscribers.schedule import DIGEST_FREQUENCIES, Period, as_utc, due_period, local_today
-from watcher.db import get_engine
+from watcher.db import get_engine, in_chunks
 from watcher.settings import get_settings
 
 log = logging.getLogger("subscribers.digest")
@@ -70,8 +70,8 @@ def queue_due(
         days={local_today(s, now) for s, _ in due}, topics=queries.topics_by_subscriber(session),
     )
     size = max(1, get_settings().digest_batch_size)
-    for start in range(0, len(due), size):
-        batch = [_Built(s, p) for s, p in due[start : start + size]]
+    for some in in_chunks(due, size):
+        batch = [_Built(s, p) for s, p in some]
         for built in batch:
             _build_one(session, built, run=run, queued=queued, dry_run=dry_run, report=report)
         if not dry_run:
@@ -83,8 +83,7 @@ def due_subscribers(
 ) -> list[tuple[Subscriber, Period]]:
     """``ids``' subscribers (still active digest readers) whose period is due, in id order."""
     subscribers: list[Subscriber] = []
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for chunk in in_chunks(ids):
         subscribers += session.exec(_digest_readers().where(col(Subscriber.id).in_(chunk))).all()
     subscribers.sort(key=lambda subscriber: subscriber.id or 0)
     return _due(subscribers, now=now, force=force_all, report=report)

@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from subscribers.report import Report
-from watcher.db import get_engine
+from watcher.db import get_engine, in_chunks
 from watcher.processes import init_worker, start_method, submit
 from watcher.settings import get_settings
 
@@ -38,7 +38,7 @@ def queue_in_pool(
     settings = get_settings()
     processes = max(1, settings.digest_processes)
     size = math.ceil(len(ids) / (processes * SHARES_PER_PROCESS))
-    shares = [ids[start : start + size] for start in range(0, len(ids), size)]
+    shares = [list(share) for share in in_chunks(ids, size)]
     if pool is not None:
         _queue_shares(pool, shares, now=now, force_all=force_all, report=report)
         return

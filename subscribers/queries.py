@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, or_, select
 
 from subscribers.models import Topic, TopicFollow
+from watcher.db import in_chunks
 from watcher.models import Item, ItemEvent
 
 
@@ -140,8 +141,8 @@ def queued_pairs(
 
     wanted = sorted(set(pairs))
     found: set[tuple[int, str]] = set()
-    for start in range(0, len(wanted), chunk):
-        part = set(wanted[start : start + chunk])
+    for some in in_chunks(wanted, chunk):
+        part = set(some)
         statement = select(OUTBOX.c.subscriber_id, OUTBOX.c.message_key).where(
             OUTBOX.c.recipient_key.in_({recipient_key(sid, "") for sid, _ in part}),
             OUTBOX.c.message_key.in_({key for _, key in part}),

@@ -7,16 +7,26 @@ applied on every new connection, which the connect listener does.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, create_engine
 
 from watcher.settings import get_settings
+
+T = TypeVar("T")
+IN_CHUNK = 500  # bound parameters per IN (...): well under every backend's limit
+
+
+def in_chunks(values: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
+    """``values`` in slices of ``size``: one ``IN (...)`` list or one batch each (``itertools.batched``
+    arrives with Python 3.12)."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def is_sqlite(url: str) -> bool:

@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from watcher.classify import Classifier
 from watcher.classify.document import Classification, Document
-from watcher.db import get_engine
+from watcher.db import get_engine, in_chunks
 from watcher.drafts import ItemDraft
 from watcher.fetch import FetchError, HTTPStatusError, ParseError, Validators
 from watcher.fetch.backoff import next_poll_delay_s
@@ -38,7 +38,6 @@ from watcher.settings import Settings, get_settings
 from watcher.sources.base import Collected, adapter_for
 from watcher.sources.config import SourceConfig, load_sources
 from watcher.store import StoreReport, publish_events
-from watcher.store.lookup import IN_CHUNK
 
 log = logging.getLogger(__name__)
 # Dates written without a year are resolved against the publication day as Brussels sees it.
@@ -350,8 +349,7 @@ def stored_validators(engine: Engine, source_ids: list[str]) -> dict[str, Valida
     columns = (col(SourceState.source_id), col(SourceState.etag), col(SourceState.last_modified))
     known: dict[str, Validators] = {}
     with Session(engine) as session:
-        for start in range(0, len(source_ids), IN_CHUNK):
-            chunk = source_ids[start : start + IN_CHUNK]
+        for chunk in in_chunks(source_ids):
             rows = session.exec(select(*columns).where(col(SourceState.source_id).in_(chunk)))
             known.update((source_id, Validators(etag, modified)) for source_id, etag, modified in rows)
     return {source_id: known.get(source_id, Validators()) for source_id in source_ids}

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from sqlalchemy import exists, literal, select, union_all
 from sqlmodel import Session
 
+from watcher.db import in_chunks
 from watcher.models import ITEM_TABLE
 from watcher.normalize import NormalizedItem
-from watcher.store.lookup import IN_CHUNK
 
 _SOURCES_PER_QUERY = 100
 
@@ -44,17 +44,15 @@ def batch_hints(session: Session, writes: Sequence[tuple[str, Sequence[Normalize
     sources = sorted(appearances)
     # A source written twice in one batch has items by its second write: never skip its look-up.
     with_items = {source_id for source_id, count in appearances.items() if count > 1}
-    for start in range(0, len(sources), _SOURCES_PER_QUERY):
-        chunk = sources[start : start + _SOURCES_PER_QUERY]
-        probes = [select(literal(sid)).where(exists().where(ITEM_TABLE.c.source_id == sid)) for sid in chunk]
+    for some in in_chunks(sources, _SOURCES_PER_QUERY):
+        probes = [select(literal(sid)).where(exists().where(ITEM_TABLE.c.source_id == sid)) for sid in some]
         with_items.update(row[0] for row in session.execute(union_all(*probes)))
     carriers: Counter[str] = Counter()
     for _, items in writes:
         carriers.update({item.story_key for item in items if item.story_key})
     keys = sorted(carriers)
     maybe_shared = {key for key, count in carriers.items() if count > 1}
-    for start in range(0, len(keys), IN_CHUNK):
-        chunk = keys[start : start + IN_CHUNK]
+    for chunk in in_chunks(keys):
         stored = select(ITEM_TABLE.c.story_key).where(ITEM_TABLE.c.story_key.in_(chunk)).distinct()
         maybe_shared.update(row[0] for row in session.execute(stored))
     return BatchHints(frozenset(with_items), frozenset(maybe_shared))

@@ -14,18 +14,15 @@ from urllib.parse import urlsplit
 from sqlalchemy import ColumnElement, or_
 from sqlmodel import Session, col, select
 
+from watcher.db import IN_CHUNK, in_chunks
 from watcher.models import Correction, Item
 from watcher.normalize import NormalizedItem
-
-IN_CHUNK = 500  # bound parameters per IN (...): well under every backend's limit
 
 
 def _candidates(session: Session, *, source_id: str, items: Sequence[NormalizedItem]) -> list[Item]:
     """Rows of ``source_id`` sharing a guid, URL or identifier with an item of the batch."""
     rows: dict[int | None, Item] = {}
-    step = IN_CHUNK // 3  # three IN lists per query
-    for start in range(0, len(items), step):
-        chunk = items[start : start + step]
+    for chunk in in_chunks(items, IN_CHUNK // 3):  # three IN lists per query
         keys: list[ColumnElement[bool]] = [
             col(Item.guid).in_(sorted({item.guid for item in chunk})),
             col(Item.url).in_(sorted({item.url for item in chunk})),
@@ -97,8 +94,7 @@ def corrections_for(session: Session, rows: Sequence[Item]) -> dict[int, Correct
     """Admin corrections of the matched rows, one query."""
     ids = sorted({row.id for row in rows if row.id is not None})
     found: dict[int, Correction] = {}
-    for start in range(0, len(ids), IN_CHUNK):
-        chunk = ids[start : start + IN_CHUNK]
+    for chunk in in_chunks(ids):
         for correction in session.exec(select(Correction).where(col(Correction.item_id).in_(chunk))).all():
             found[correction.item_id] = correction
     return found

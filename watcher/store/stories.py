@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlmodel import Session, col, func, select
 
+from watcher.db import in_chunks
 from watcher.models import Item
 from watcher.settings import get_settings
-from watcher.store.lookup import IN_CHUNK
 
 
 def is_preferred(source_id: str) -> bool:
@@ -29,8 +29,7 @@ def _primary_order(row: Item) -> tuple[bool, int]:
 
 def _group_rows(session: Session, keys: list[str]) -> dict[str, list[Item]]:
     groups: dict[str, list[Item]] = {}
-    for start in range(0, len(keys), IN_CHUNK):
-        chunk = keys[start : start + IN_CHUNK]
+    for chunk in in_chunks(keys):
         for row in session.exec(select(Item).where(col(Item.story_key).in_(chunk))).all():
             groups.setdefault(row.story_key or "", []).append(row)
     return groups
@@ -39,8 +38,7 @@ def _group_rows(session: Session, keys: list[str]) -> dict[str, list[Item]]:
 def _keys_spanning_sources(session: Session, keys: list[str]) -> set[str]:
     """Those of ``keys`` that more than one source has published."""
     found: set[str] = set()
-    for start in range(0, len(keys), IN_CHUNK):
-        chunk = keys[start : start + IN_CHUNK]
+    for chunk in in_chunks(keys):
         statement = (
             select(Item.story_key)
             .where(col(Item.story_key).in_(chunk))
