@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from contextlib import suppress
 from http.server import BaseHTTPRequestHandler
 
 import httpcore
 import pytest
 from httpcore._async.connection_pool import AsyncPoolRequest
 
-from tests.fetch.conftest import header, make_settings
+from tests.fetch.conftest import header, make_settings, write_head
 from tests.support.http_server import LoopbackServer, Reply, Request
 from watcher.fetch import ConnectionFailed, Fetcher, Validators
 from watcher.fetch.pool import LinearConnectionPool
@@ -157,3 +158,30 @@ async def test_a_post_is_never_sent_twice(http_server: LoopbackServer) -> None:
         with pytest.raises(ConnectionFailed):
             await fetcher.post(url, data={"q": "x"})
     assert len(http_server.requests) == 1
+
+
+async def test_a_redirect_whose_body_trickles_is_left_unread(
+    http_server: LoopbackServer, release: threading.Event
+) -> None:
+    """A "moved" page is read only to keep its connection: one that trickles a byte at a time (each
+    within the read timeout) is given up after a second and the redirect followed."""
+    target = http_server.route("/feed", b"<rss/>")
+
+    def trickle(_: Request, handler: BaseHTTPRequestHandler) -> None:
+        write_head(handler, 301, {"Location": target, "Content-Length": "1000"})
+
+        def one_byte() -> None:
+            handler.wfile.write(b".")
+            handler.wfile.flush()
+            time.sleep(0.2)
+
+        handler.close_connection = True
+        with suppress(BrokenPipeError, ConnectionResetError):
+            while not release.is_set():
+                one_byte()
+
+    url = http_server.route("/old", handler=trickle)
+    started = time.monotonic()
+    async with Fetcher(make_settings(fetch_read_timeout_s=0.5, fetch_total_timeout_s=30)) as fetcher:
+        assert (await fetcher.get(url)).body == b"<rss/>"
+    assert time.monotonic() - started < 10  # not the 1,000 s the trickle would take

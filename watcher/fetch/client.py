@@ -51,6 +51,7 @@ _CREDENTIAL_HEADERS = ("authorization", "cookie", "proxy-authorization")
 _CONTENT_HEADERS = ("content-type", "content-length", "transfer-encoding")
 # A body this short that we do not need is read anyway, so the connection can serve the next request.
 _DRAINED_BYTES = 64 * 1024
+_DRAIN_S = 1.0
 # Kept-alive connections idle longer than this are closed by us first: within a round the next
 # request to a host follows in milliseconds, and servers that close idle ones at 5 s (Apache) would
 # otherwise race our requests at exactly httpx's default of 5 s.
@@ -305,8 +306,9 @@ async def _drain(response: httpx.Response) -> None:
     left unread, and a failed read only costs the connection: the answer is already known."""
     declared = response.headers.get("content-length", "")
     if response.status_code == 304 or (declared.isdigit() and int(declared) <= _DRAINED_BYTES):
-        with suppress(httpx.HTTPError):
-            await response.aread()
+        with suppress(httpx.HTTPError, TimeoutError):
+            async with asyncio.timeout(_DRAIN_S):  # a trickling "moved" page costs a second at most
+                await response.aread()
 
 
 def _url(url: str) -> httpx.URL:
