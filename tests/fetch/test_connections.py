@@ -1,4 +1,4 @@
-"""Connection reuse and the linear pool: against a real loopback server that records client ports."""
+"""Kept-alive connections: reuse after 304s and redirects, the linear pool, resending a dropped GET."""
 
 from __future__ import annotations
 
