@@ -304,8 +304,12 @@ async def _drain(response: httpx.Response) -> None:
     """Read to the end a body we do not need (a 304 has none; a redirect's "moved" page is short),
     so the connection serves the next request instead of being closed. A long or unsized body is
     left unread, and a failed read only costs the connection: the answer is already known."""
+    if response.status_code == 304:  # never a body: the end of the message is already here
+        with suppress(httpx.HTTPError):
+            await response.aread()
+        return
     declared = response.headers.get("content-length", "")
-    if response.status_code == 304 or (declared.isdigit() and int(declared) <= _DRAINED_BYTES):
+    if declared.isdigit() and int(declared) <= _DRAINED_BYTES:
         with suppress(httpx.HTTPError, TimeoutError):
             async with asyncio.timeout(_DRAIN_S):  # a trickling "moved" page costs a second at most
                 await response.aread()
