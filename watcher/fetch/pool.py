@@ -26,7 +26,7 @@ class LinearConnectionPool(httpcore.AsyncConnectionPool):
         closing, kept = self._drop_dead_connections()
         idle = [c for c in kept if id(c) not in reserved and c.is_idle()]
         surplus = len(idle) - self._max_keepalive_connections
-        if surplus > 0:  # the longest-idle ones go first, as in httpcore
+        if surplus > 0:  # the first in the pool's order go first, as in httpcore
             evicted = {id(c) for c in idle[:surplus]}
             closing += idle[:surplus]
             kept = [c for c in kept if id(c) not in evicted]
