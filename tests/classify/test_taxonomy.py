@@ -68,6 +68,24 @@ def test_term_syntax() -> None:
     ]
 
 
+
+def test_terms_match_whole_words_only_at_their_positions() -> None:
+    """Both sides find a term at the text's start, after punctuation or an elision and at its end,
+    never inside a word; positions are the term's own (the scan pads the text internally)."""
+    matcher = PhraseMatcher(
+        [
+            ("energia", Entry("eco", "e", 4, "energia")),
+            ("agroalimentare", Entry("eco", "f", 4, "agroalimentare")),
+            ("=EIC", Entry("programme", "eic", 1, "=EIC")),
+            ("=SME", Entry("label", "sme", 1, "=SME")),
+        ]
+    )
+    text = "Energia (EIC) dell'agroalimentare; sinergia, EICs, xEIC, bioenergia, SME"
+    found = [(h.start, h.text) for h in matcher.scan(text)]  # case-insensitive hits come lower-cased
+    assert found == [(0, "energia"), (19, "agroalimentare"), (9, "EIC"), (text.rindex("SME"), "SME")]
+    assert matcher.scan("EIC") and matcher.scan("energia") and not matcher.scan("")
+
+
 def test_bad_files_fail_with_a_clear_message(tmp_path: Path) -> None:
     with pytest.raises(TaxonomyError, match="cannot read"):
         load_taxonomy(tmp_path / "missing.yaml")
