@@ -94,13 +94,13 @@ class Item(SQLModel, table=True):
 
 
 class ItemEvent(SQLModel, table=True):
-    """A change worth telling subscribers about: created, deadline extended, title changed."""
+    """A change worth telling subscribers about: deadline moved, title changed (not arrival, see history)."""
 
     __tablename__ = "item_event"
 
     id: int | None = Field(default=None, primary_key=True)
     item_id: int = Field(foreign_key="item.id", index=True, ondelete="CASCADE")
-    kind: str = Field(max_length=40, description="created | deadline_changed | title_changed | ...")
+    kind: str = Field(max_length=40, description="deadline_changed | title_changed (created: older versions)")
     old_value: str | None = Field(default=None, sa_column=Column(Text))
     new_value: str | None = Field(default=None, sa_column=Column(Text))
     at: datetime = Field(default_factory=utcnow, index=True)

@@ -106,8 +106,8 @@ def test_round_records_every_failure_and_stores_good_items_once(
     assert conditional.headers.get("If-None-Match") == '"v1"'
     with Session(engine) as session:
         assert session.get(SourceState, "gone").consecutive_failures == 2  # type: ignore[union-attr]
-        created = session.exec(select(func.count()).select_from(ItemEvent)).one()
-    assert created <= stored, "unchanged items must not earn update events"
+        changes = session.exec(select(func.count()).select_from(ItemEvent)).one()
+    assert changes == 0, "new and unchanged items must not earn history rows"
 
 
 def test_only_due_sources_are_polled_again(engine: Engine, round_sources: Path) -> None:

@@ -1,4 +1,9 @@
-"""Item history rows: what digests and the admin read to say "new", "deadline extended", "renamed"."""
+"""Item history rows: what digests and item pages read to say "deadline extended" or "renamed".
+
+A new item has no history row: ``item.first_seen_at`` says when it arrived and a later
+``title_changed`` keeps its first title. A ``created`` row per item doubled the rows a first
+round inserts (about a seventh of storing it); databases from earlier versions still hold some.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +18,13 @@ def _row(item_id: int, kind: str, at: datetime, old: str | None, new: str | None
 
 
 def history_events(
-    *, item_id: int, new: bool, title: str, changes: dict[str, tuple[Any, Any]], at: datetime
+    *, item_id: int, changes: dict[str, tuple[Any, Any]], at: datetime
 ) -> list[dict[str, Any]]:
-    """``item_event`` rows: ``created`` for a new item; ``deadline_changed`` / ``title_changed``.
+    """``item_event`` rows for a stored item's ``changes``: ``deadline_changed``, ``title_changed``.
 
     Plain column values, inserted with one Core statement: a validated model per row cost more
     than the insert.
     """
-    if new:
-        return [_row(item_id, "created", at, None, title)]
     found: list[dict[str, Any]] = []
     if "deadline" in changes:
         old, current = changes["deadline"]

@@ -148,20 +148,12 @@ def _report(outcomes: list[_Outcome], order: list[int], *, now: datetime, sessio
     for outcome in outcomes:
         item_id = outcome.item.id
         assert item_id is not None  # flushed by _insert_all
-        history.extend(
-            history_events(
-                item_id=item_id,
-                new=outcome.new,
-                title=outcome.item.title,
-                changes=outcome.diff.meaningful,
-                at=now,
-            )
-        )
         if outcome.new:
             report.new += 1
             report.events.append(ItemStored(item=_snapshot(outcome.item, new=True)))
         elif outcome.diff.meaningful:
             report.updated += 1
+            history.extend(history_events(item_id=item_id, changes=outcome.diff.meaningful, at=now))
             report.events.append(
                 ItemUpdated(item=_snapshot(outcome.item, new=False), changes=dict(outcome.diff.meaningful))
             )

@@ -258,7 +258,7 @@ def history(session: Session, item_id: int, *, limit: int = 20) -> list[ItemEven
     """Notable changes of an item (deadline extended, title changed), newest first."""
     statement = (
         select(ItemEvent)
-        .where(col(ItemEvent.item_id) == item_id, col(ItemEvent.kind) != "created")
+        .where(col(ItemEvent.item_id) == item_id, col(ItemEvent.kind) != "created")  # older versions' rows
         .order_by(col(ItemEvent.at).desc())
         .limit(limit)
     )
