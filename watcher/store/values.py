@@ -55,6 +55,8 @@ def as_utc(value: datetime) -> datetime:
 
 def _json_safe(value: Any) -> Any:
     """Adapters' ``extra`` may hold dates or tuples; store what JSON round-trips identically."""
+    if not value:  # most feeds' items: no round trip for nothing
+        return {}
     return json.loads(json.dumps(value, default=str, sort_keys=True))
 
 

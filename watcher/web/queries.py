@@ -14,7 +14,6 @@ Kept cheap at 100k+ items on both SQLite and PostgreSQL:
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from sqlalchemy import Boolean, ColumnElement, String, and_, cast, func, or_, se
 from sqlalchemy.ext.compiler import compiles
 from sqlmodel import Session, col
 
+from watcher.db import json_dumps
 from watcher.models import Item, ItemEvent
 
 Status = Literal["open", "closing", "closed"]
@@ -83,7 +83,7 @@ def _like_escape(value: str) -> str:
 
 def json_list_contains(column: Any, value: str) -> ColumnElement[bool]:
     """``value`` is an element of the JSON list in ``column`` (text match on its JSON encoding)."""
-    encoded = json.dumps(value)  # the same encoding SQLAlchemy's JSON type wrote
+    encoded = json_dumps(value)  # the JSON columns' own encoding (ASCII values: also earlier versions')
     return cast(column, String).like(f"%{_like_escape(encoded)}%", escape="\\")
 
 
