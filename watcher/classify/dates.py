@@ -247,7 +247,7 @@ def _month_first(text: str, year_ends: list[int]) -> Iterator[re.Match[str]]:
             yield match
 
 
-_DIGITS = re.compile(r"\d+")
+_DIGITS = re.compile(r"\d\d*")  # not \d+: a pattern opening with a repeat makes ``re`` try every position
 
 
 def _anchored(regex: re.Pattern[str], text: str, starts: list[int]) -> Iterator[re.Match[str]]:

@@ -13,8 +13,7 @@ import unicodedata
 
 from watcher.settings import get_settings
 
-_NON_WORD = re.compile(r"[^\w]+")
-_WHITESPACE = re.compile(r"\s+")
+_WORD = re.compile(r"[^\W_][^\W_]*")  # letters and digits (not [^\W_]+: re would try every position)
 # Words that carry no identity in call titles, in the languages our sources write in.
 _STOPWORDS_TEXT = """
     a an and the of for to in on at by with from or as is are be new call calls open
@@ -34,7 +33,7 @@ def fold(text: str) -> str:
     else:
         decomposed = unicodedata.normalize("NFKD", text)
         stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return _WHITESPACE.sub(" ", _NON_WORD.sub(" ", stripped.casefold()).replace("_", " ")).strip()
+    return " ".join(_WORD.findall(stripped.casefold()))
 
 
 def content_fingerprint(title: str, text: str) -> str:

@@ -18,7 +18,9 @@ from watcher.normalize.url import canonical_url
 STORY_KEY_MAX = 300
 # F&T topic ids: upper-case segments, a year, more segments (HORIZON-CL4-2025-04-DATA-03,
 # SMP-COSME-2025-CLUSTER-01, HORIZON-JU-CHIPS-2025-IA-LEAI-two-stage).
-TOPIC_ID = re.compile(r"(?<![\w-])[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-(?:19|20)\d\d(?:-[A-Za-z0-9]+)+(?![\w])")
+# The "not after a word or hyphen" test follows the first capital, so ``re`` can skip to capitals
+# in C instead of trying the lookbehind at every position (three times faster on a long text).
+TOPIC_ID = re.compile(r"[A-Z](?<![\w-].)[A-Z0-9]*(?:-[A-Z0-9]+)*-(?:19|20)\d\d(?:-[A-Za-z0-9]+)+(?![\w])")
 _HREF = re.compile(r'<a\s[^>]*?href="([^"]*)"')
 _TOPIC_PATH = re.compile(r"/topic-?details/([A-Za-z0-9][A-Za-z0-9._-]+)", re.IGNORECASE)
 # Pages that are one call each: F&T details pages and the usual "open call"/"bando" page shapes.
