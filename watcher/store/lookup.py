@@ -48,6 +48,10 @@ class ExistingRows:
         """``source_empty``: the caller knows the source has no stored items, so nothing is looked up."""
         # One query for every key kind: the URL and identifier matches are picked from it below.
         candidates = [] if source_empty else _candidates(session, source_id=source_id, items=items)
+        if not candidates:  # a new source, or nothing of the batch stored yet: nothing can match
+            self.by_guid, self.by_url, self.by_identifier = {}, {}, {}
+            self._urls, self._identifiers = set(), set()
+            return
         batch_guids = {item.guid for item in items}
         self.by_guid = {row.guid: row for row in candidates if row.guid in batch_guids}
         url_counts = Counter(item.url for item in items)
