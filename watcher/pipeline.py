@@ -168,12 +168,13 @@ class RoundRunner:
         engine: Engine,
         classifier: Classifier | None = None,
         inline: bool = False,
-        publish: Callable[[StoreReport], None] = publish_events,
+        publish: Callable[[StoreReport], None] | None = publish_events,
     ) -> None:
         """``inline`` runs CPU and database work on the event loop's thread (a pool worker has no
         other work to keep responsive, and threads would only fight over the GIL); ``publish``
-        receives each committed batch's events. Without a ``classifier`` one is built when the
-        first body arrives: a round of 304s never pays for compiling the vocabulary."""
+        receives each committed batch's events (None: nobody would, so none are built). Without a
+        ``classifier`` one is built when the first body arrives: a round of 304s never pays for
+        compiling the vocabulary."""
         self.settings = settings
         self.engine = engine
         self._classifier = classifier

@@ -72,7 +72,7 @@ def poll_chunk_in_worker(sources: Sequence[SourceConfig], want_events: bool = Tr
         settings=settings,
         engine=get_engine(settings.resolved_database_url()),
         inline=True,
-        publish=lambda report: result.events.extend(report.events) if want_events else None,
+        publish=(lambda report: result.events.extend(report.events)) if want_events else None,
     )
     result.outcomes = asyncio.run(runner.run(sources)).outcomes
     return result

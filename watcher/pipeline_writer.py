@@ -71,13 +71,13 @@ def begin_write(session: Session, *, wait: bool) -> None:
 
 
 def store_batch(
-    engine: Engine, writes: list[tuple[str, Pairs]], *, wait: bool
+    engine: Engine, writes: list[tuple[str, Pairs]], *, wait: bool, events: bool = True
 ) -> list[StoreReport | Exception]:
     """Store each (source id, items) in one transaction, a savepoint each; one result per write.
 
     A write that fails is rolled back to its savepoint and returned as its exception; the others
     are committed. Raises :class:`DatabaseBusy` (nothing written) when ``wait`` is false and
-    another process is writing.
+    another process is writing. Without ``events`` the reports carry none (see ``store_items``).
     """
     results: list[StoreReport | Exception] = []
     with Session(engine, expire_on_commit=False) as session:
@@ -89,7 +89,10 @@ def store_batch(
         for source_id, pairs in writes:
             try:
                 with session.begin_nested():
-                    results.append(store_items(session, source_id=source_id, items=pairs, hints=hints))
+                    stored = store_items(
+                        session, source_id=source_id, items=pairs, hints=hints, events=events
+                    )
+                results.append(stored)
             except Exception as error:  # one source's items must not cost the other sources theirs
                 log.warning("storing source %s failed: %s: %s", source_id, type(error).__name__, error)
                 results.append(error)
@@ -105,18 +108,20 @@ class RoundWriter:
         engine: Engine,
         *,
         run_blocking: RunBlocking,
-        publish: Callable[[StoreReport], None],
+        publish: Callable[[StoreReport], None] | None,
         lock: asyncio.Lock,
         max_items: int = 2000,
         retry_s: float = 0.005,
         patience_s: float = 2.0,
     ) -> None:
         """``run_blocking`` runs database work (inline or in a thread); ``publish`` gets each
-        committed source's report; ``lock`` serialises this process's writes (health rows too)."""
+        committed source's report (None: nobody receives events, so none are built); ``lock``
+        serialises this process's writes (health rows too)."""
         self.engine = engine
         self._run_blocking = run_blocking
         self._publish = publish
         self._lock = lock
+        self._events = publish is not None
         self._max_items = max_items
         self._retry_s = retry_s
         self._patience_s = patience_s
@@ -152,7 +157,9 @@ class RoundWriter:
                 try:
                     async with self._lock:
                         writes = [(write.source_id, write.pairs) for write in batch]
-                        results = await self._run_blocking(store_batch, self.engine, writes, wait=wait)
+                        results = await self._run_blocking(
+                            store_batch, self.engine, writes, wait=wait, events=self._events
+                        )
                 except DatabaseBusy:
                     self._queue[:0] = batch  # first in line next time, joined by what arrives meanwhile
                     batch = []

@@ -100,3 +100,23 @@ def test_story_key_that_appears_later_links_on_update(engine: Engine) -> None:
     assert report.updated == 1
     portal, regional = rows(engine)
     assert regional.story_id == portal.id
+
+
+def test_a_batch_that_builds_no_events_links_its_new_items_the_same(engine: Engine) -> None:
+    """A round whose events nobody receives builds no item rows for new items; linking reads the
+    inserted ids and keys instead, and the mirrors end up exactly as with events."""
+    from sqlmodel import Session
+
+    from tests.store.factory import NOW
+    from watcher.store import store_items
+
+    store(engine, [entry("r1", source_id="regione", html=f"<p>{TOPIC}</p>")])
+    with Session(engine, expire_on_commit=False) as session:
+        quiet = [entry("c1", source_id="cluster", html=f"<p>{TOPIC}</p>"), entry("c2", source_id="cluster")]
+        report = store_items(session, source_id="cluster", items=quiet, now=NOW, events=False)
+        session.commit()
+    found = {row.guid: row for row in rows(engine)}
+    assert (report.new, report.updated, report.events) == (2, 0, [])
+    assert report.item_ids == [found["c1"].id, found["c2"].id]
+    assert found["c1"].story_id == found["r1"].id and found["r1"].story_id is None
+    assert found["c2"].story_id is None

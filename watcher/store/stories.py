@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlmodel import Session, col, func, select
@@ -17,6 +18,16 @@ from sqlmodel import Session, col, func, select
 from watcher.db import in_chunks
 from watcher.models import Item
 from watcher.settings import get_settings
+
+
+@dataclass(frozen=True, slots=True)
+class NewStoryRow:
+    """What linking reads of a row just inserted: it has no story yet, and no ``Item`` is built."""
+
+    id: int
+    source_id: str
+    story_key: str | None
+    story_id: None = None
 
 
 def is_preferred(source_id: str) -> bool:
@@ -70,7 +81,7 @@ def _lock_id(key: str) -> int:
 
 
 def link_stories(
-    session: Session, rows: Sequence[Item], *, maybe_shared: frozenset[str] | None = None
+    session: Session, rows: Sequence[Item | NewStoryRow], *, maybe_shared: frozenset[str] | None = None
 ) -> list[Item]:
     """(Re)link the story groups of ``rows`` (new items or items whose key changed).
 
