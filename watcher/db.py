@@ -35,14 +35,21 @@ def is_sqlite(url: str) -> bool:
 
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # how long a SQLite writer waits for another's lock before failing
+SQLITE_CACHE_KIB = 16_384  # per connection; SQLite's default of 2 MiB re-read index pages at every insert
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL (readers never wait for the writer), and two settings measured on a first round's
+    inserts (20,000 items, commits of 1,000 in savepoints of 20): a 16 MiB page cache and
+    savepoint journals in memory rather than temporary files took 620,000 system calls down to
+    130,000 and the inserts from 2.1 to 1.1 s."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+    cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
 
 
