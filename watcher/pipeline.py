@@ -182,8 +182,13 @@ class RoundRunner:
         self.publish = publish
         # SQLite allows one writer: serialise our writes instead of fighting over the lock.
         self._write_lock = asyncio.Lock()
+        self._polling = 0  # sources in poll_one, over all runs: they may still hand the writer items
         self._writer = RoundWriter(
-            engine, run_blocking=self._blocking, publish=publish, lock=self._write_lock
+            engine,
+            run_blocking=self._blocking,
+            publish=publish,
+            lock=self._write_lock,
+            polling=lambda: self._polling,
         )
 
     async def run(
@@ -218,6 +223,16 @@ class RoundRunner:
         self, source: SourceConfig, fetcher: Fetcher, validators: Validators, health: list[_HealthUpdate]
     ) -> SourceOutcome:
         """Poll one source; its health update joins ``health``, written in batches by this run."""
+        self._polling += 1
+        try:
+            return await self._poll_one(source, fetcher, validators, health)
+        finally:
+            self._polling -= 1
+            self._writer.nudge()
+
+    async def _poll_one(
+        self, source: SourceConfig, fetcher: Fetcher, validators: Validators, health: list[_HealthUpdate]
+    ) -> SourceOutcome:
         outcome = SourceOutcome(source.id)
         started = asyncio.get_running_loop().time()
         collected: Collected | None = None

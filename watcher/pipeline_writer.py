@@ -110,13 +110,22 @@ class RoundWriter:
         run_blocking: RunBlocking,
         publish: Callable[[StoreReport], None] | None,
         lock: asyncio.Lock,
+        polling: Callable[[], int] | None = None,
+        min_items: int = 1000,
+        max_delay_s: float = 1.0,
         max_items: int = 2000,
         retry_s: float = 0.005,
         patience_s: float = 2.0,
     ) -> None:
         """``run_blocking`` runs database work (inline or in a thread); ``publish`` gets each
         committed source's report (None: nobody receives events, so none are built); ``lock``
-        serialises this process's writes (health rows too)."""
+        serialises this process's writes (health rows too).
+
+        ``polling`` counts the sources still being polled (queued ones included): while some of
+        them may still hand items, a commit waits for ``min_items`` items, at most ``max_delay_s``.
+        Small commits rewrote the same index pages again and again: a first round of 1,000
+        sources made 128 commits of 140 items in the median, a tenth of its CPU time.
+        """
         self.engine = engine
         self._run_blocking = run_blocking
         self._publish = publish
@@ -125,16 +134,41 @@ class RoundWriter:
         self._max_items = max_items
         self._retry_s = retry_s
         self._patience_s = patience_s
+        self._polling = polling
+        self._min_items = min_items
+        self._max_delay_s = max_delay_s
         self._queue: list[_Write] = []
         self._task: asyncio.Task[None] | None = None
+        self._arrived = asyncio.Event()
 
     async def store(self, source_id: str, pairs: Pairs) -> StoreReport:
         """Store ``pairs`` for ``source_id``; returns its report once committed (or raises its error)."""
         done: asyncio.Future[StoreReport] = asyncio.get_running_loop().create_future()
         self._queue.append(_Write(source_id, pairs, done))
+        self._arrived.set()
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._drain())
         return await done
+
+    def nudge(self) -> None:
+        """A source finished without items to store: a waiting commit may not need to wait more."""
+        self._arrived.set()
+
+    async def _gather(self) -> None:
+        """Wait until the queue is worth a commit (see ``__init__``)."""
+        if self._polling is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._max_delay_s
+        while sum(len(write.pairs) for write in self._queue) < self._min_items:
+            remaining = deadline - loop.time()
+            if len(self._queue) >= self._polling() or remaining <= 0:
+                return  # nobody else can add items, or the oldest have waited long enough
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), remaining)
+            except TimeoutError:
+                return
 
     def _take(self) -> list[_Write]:
         """The oldest queued writes, up to ``max_items`` items (at least one write)."""
@@ -152,6 +186,7 @@ class RoundWriter:
         batch: list[_Write] = []
         try:
             while self._queue:
+                await self._gather()
                 batch = self._take()
                 wait = busy_since is not None and loop.time() - busy_since >= self._patience_s
                 try:

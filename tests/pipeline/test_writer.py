@@ -70,6 +70,54 @@ def test_a_failing_source_costs_only_its_own_items(engine: Engine) -> None:
     assert _count(engine) == 2
 
 
+
+def test_a_commit_waits_for_sources_still_polling_up_to_its_size(engine: Engine) -> None:
+    """While other sources of the round may still hand items, the writer gathers them into one
+    commit (up to ``min_items``); once every source still polling is waiting on it, it commits."""
+    commits = _commits(engine)
+    polling = 3
+
+    async def round_of_three_staggered() -> list[StoreReport]:
+        nonlocal polling
+        writer = _writer(engine, [], polling=lambda: polling, min_items=100, max_delay_s=30)
+
+        async def source(name: str, delay: float) -> StoreReport:
+            nonlocal polling
+            await asyncio.sleep(delay)
+            try:
+                return await writer.store(name, [entry(f"{name}-{n}", source_id=name) for n in range(2)])
+            finally:
+                polling -= 1
+
+        async def nothing_to_store() -> None:  # a 304: finishes without items
+            nonlocal polling
+            await asyncio.sleep(0.2)
+            polling -= 1
+            writer.nudge()
+
+        polling = 4
+        done = await asyncio.gather(source("a", 0), source("b", 0.05), source("c", 0.1), nothing_to_store())
+        return [report for report in done if report is not None]
+
+    reports = asyncio.run(round_of_three_staggered())
+    assert [report.new for report in reports] == [2, 2, 2]
+    assert len(commits) == 1 and _count(engine) == 6
+
+
+def test_a_commit_waits_no_longer_than_its_delay(engine: Engine) -> None:
+    commits = _commits(engine)
+
+    async def one_source_and_a_slow_one() -> float:
+        writer = _writer(engine, [], polling=lambda: 2, min_items=100, max_delay_s=0.2)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await writer.store("a", [entry("a-1", source_id="a")])
+        return loop.time() - started
+
+    waited = asyncio.run(one_source_and_a_slow_one())
+    assert 0.15 <= waited < 2 and len(commits) == 1 and _count(engine) == 1
+
+
 @pytest.fixture
 def sqlite_path(engine: Engine) -> str:
     if engine.dialect.name != "sqlite":
