@@ -29,10 +29,17 @@ PG_ADMIN_URL = os.environ.get(
 )
 
 
+@pytest.fixture(scope="session")
+def pattern_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Compiled vocabulary shared by the session's tests (never the user's cache)."""
+    return tmp_path_factory.mktemp("patterns")
+
+
 @pytest.fixture(autouse=True)
-def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pattern_cache: Path) -> Iterator[None]:
     """Every test gets its own data dir and SQLite file, loopback fetching, a known secret."""
     monkeypatch.setenv("WATCHER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("WATCHER_CACHE_DIR", str(pattern_cache))
     monkeypatch.setenv("WATCHER_DATABASE_URL", f"sqlite:///{tmp_path / 'data' / 'watcher.db'}")
     monkeypatch.setenv("WATCHER_ALLOW_PRIVATE_NETWORKS", "true")
     monkeypatch.setenv("WATCHER_SECRET_KEY", "test-secret-key")

@@ -7,6 +7,7 @@ environment with the ``WATCHER_`` prefix, or from a ``.env`` file.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -26,6 +27,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("data"), description="Where the SQLite database, outbox and locks live.")
     database_url: str = Field(
         "", description="SQLAlchemy URL; empty means sqlite:///<data_dir>/watcher.db (WAL mode)."
+    )
+    cache_dir: Path | None = Field(
+        None, description="Compiled vocabulary kept between processes; empty: $XDG_CACHE_HOME/cluster-watch."
     )
     sources: Path = Field(PROJECT_ROOT / "config" / "sources.yaml", description="Sources file to poll.")
     ecosystems: Path = Field(
@@ -210,6 +214,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'watcher.db').resolve()}"
+
+    def resolved_cache_dir(self) -> Path:
+        """The configured cache directory, or the user's (XDG): regenerable files only."""
+        if self.cache_dir is not None:
+            return self.cache_dir
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(base) / "cluster-watch"
 
     @property
     def outbox_dir(self) -> Path:

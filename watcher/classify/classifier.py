@@ -49,13 +49,14 @@ _cache: dict[tuple[str, float], tuple[Taxonomy, PhraseMatcher]] = {}
 _cache_lock = threading.Lock()
 
 
-def _compiled(path: Path) -> tuple[Taxonomy, PhraseMatcher]:
-    """Taxonomy and its matcher for ``path``, compiled once per file version."""
+def _compiled(path: Path, patterns: Path | None = None) -> tuple[Taxonomy, PhraseMatcher]:
+    """Taxonomy and its matcher for ``path``, compiled once per file version (and kept compiled in
+    ``patterns`` for other processes, see ``watcher.classify.compiled``)."""
     key = (str(Path(path).resolve()), Path(path).stat().st_mtime if Path(path).exists() else 0.0)
     with _cache_lock:
         if key not in _cache:
             taxonomy = load_taxonomy(path)
-            _cache[key] = (taxonomy, PhraseMatcher(taxonomy.terms, concern=_concern))
+            _cache[key] = (taxonomy, PhraseMatcher(taxonomy.terms, concern=_concern, patterns=patterns))
         return _cache[key]
 
 
@@ -104,7 +105,7 @@ class Classifier:
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Classifier:
         settings = settings or get_settings()
-        taxonomy, matcher = _compiled(settings.ecosystems)
+        taxonomy, matcher = _compiled(settings.ecosystems, settings.resolved_cache_dir())
         return cls(taxonomy, matcher, settings)
 
     def _scan(self, text: str) -> list[Hit]:

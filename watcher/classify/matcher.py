@@ -26,6 +26,9 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
+
+from watcher.classify.compiled import compile_cached
 
 _SEPARATOR = " "
 _SEPARATOR_RE = r"[\s\-‐‑–/]+"
@@ -148,7 +151,8 @@ class _Side:
                 if concern(entry) not in present and entry not in entries:
                     entries.append(entry)
 
-    def compile(self) -> None:
+    def compile(self, patterns: Path | None = None) -> None:
+        """Build the regex (``patterns``: where compiled ones are kept, see ``compiled``)."""
         root = _Node()
         for key, wildcard in [(k, False) for k in self.literal] + [(k, True) for k in self.prefixes]:
             node = root
@@ -170,10 +174,10 @@ class _Side:
         # (three times faster than the lookbehind first: it had to be tried at every position).
         if self.case_sensitive:
             branches = [_atom(char) + r"(?<!\w.)" + _emit(child) for char, child in root.children.items()]
-            self.regex = re.compile("((?:" + "|".join(branches) + r"))(?!\w)")
+            self.regex = compile_cached("((?:" + "|".join(branches) + r"))(?!\w)", directory=patterns)
             self._padding = ""
         else:
-            self.regex = re.compile(r"\W(" + _emit(root) + r")(?!\w)")
+            self.regex = compile_cached(r"\W(" + _emit(root) + r")(?!\w)", directory=patterns)
             self._padding = " "
 
     def entries(self, matched: str) -> tuple[Entry, ...]:
@@ -210,7 +214,11 @@ class PhraseMatcher:
     """Finds every registered term in a text; build once, scan many texts."""
 
     def __init__(
-        self, terms: Iterable[tuple[str, Entry]], *, concern: Callable[[Entry], str] | None = None
+        self,
+        terms: Iterable[tuple[str, Entry]],
+        *,
+        concern: Callable[[Entry], str] | None = None,
+        patterns: Path | None = None,
     ) -> None:
         self._folded = _Side(case_sensitive=False)
         self._exact = _Side(case_sensitive=True)
@@ -222,8 +230,8 @@ class PhraseMatcher:
             self._folded.inherit(concern)
             self._exact.inherit(concern)
         try:
-            self._folded.compile()
-            self._exact.compile()
+            self._folded.compile(patterns)
+            self._exact.compile(patterns)
         except re.error as error:  # pragma: no cover - terms are escaped; kept as a clear message
             raise TermError(f"vocabulary does not compile: {error}") from error
 
