@@ -29,7 +29,7 @@ class Settings(BaseSettings):
         "", description="SQLAlchemy URL; empty means sqlite:///<data_dir>/watcher.db (WAL mode)."
     )
     cache_dir: Path | None = Field(
-        None, description="Compiled vocabulary kept between processes; empty: $XDG_CACHE_HOME/cluster-watch."
+        None, description="Compiled vocabulary, parsed sources file; empty: $XDG_CACHE_HOME/cluster-watch."
     )
     sources: Path = Field(PROJECT_ROOT / "config" / "sources.yaml", description="Sources file to poll.")
     ecosystems: Path = Field(

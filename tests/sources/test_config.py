@@ -128,3 +128,50 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
 
 def test_sources_config_error_is_a_value_error() -> None:
     assert issubclass(SourcesConfigError, ValueError)
+
+
+ONE_SOURCE = """
+sources:
+  - id: regione-x
+    name: Regione X
+    url: https://regione-x.example.eu/feed.xml
+    type: rss
+    interval: 2h
+"""
+
+
+def _fresh(path: Path) -> list[SourceConfig]:
+    """Read as a new process would (the in-process copy is per file version)."""
+    from watcher.sources import config
+
+    config._cache.clear()
+    return load_sources(path)
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    from watcher.settings import get_settings
+
+    monkeypatch.setenv("WATCHER_CACHE_DIR", str(tmp_path / "cache"))
+    get_settings.cache_clear()
+    return tmp_path / "cache"
+
+
+def test_a_parsed_copy_serves_the_next_process_and_tracks_the_text(tmp_path: Path, cache: Path) -> None:
+    path = _write(tmp_path, ONE_SOURCE)
+    assert [s.id for s in _fresh(path)] == ["regione-x"]
+    [copy] = list(cache.glob("sources-*.json"))
+    # The next process reads the copy, not the YAML: prove it with a copy that says otherwise.
+    copy.write_text(copy.read_text().replace("regione-x", "from-the-copy"))
+    assert [s.id for s in _fresh(path)] == ["from-the-copy"]
+    copy.write_text("{ damaged")
+    assert [s.id for s in _fresh(path)] == ["regione-x"]  # parsed again, copy rewritten
+    _write(tmp_path, ONE_SOURCE.replace("2h", "3h"))  # another text, another copy
+    assert _fresh(path)[0].interval_s == 3 * 3600 and len(list(cache.glob("sources-*.json"))) == 2
+
+
+def test_yaml_that_json_would_change_is_not_copied(tmp_path: Path, cache: Path) -> None:
+    text = ONE_SOURCE.replace("    interval: 2h\n", "    interval: 2h\n    region: 2024-01-01\n")
+    with pytest.raises(SourcesConfigError):  # a date is not a region: still reported as before
+        _fresh(_write(tmp_path, text))
+    assert not list(cache.glob("sources-*.json"))

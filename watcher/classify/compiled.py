@@ -14,12 +14,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import marshal
-import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from watcher.cache_files import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -50,19 +50,6 @@ def _build(pattern: str, parts: tuple[Any, ...]) -> re.Pattern[str]:
     return compiled
 
 
-def _store(path: Path, parts: tuple[Any, ...]) -> None:
-    """Write atomically: processes compiling the same pattern at once each write a whole file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            marshal.dump(parts, file)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def compile_cached(pattern: str, flags: int = 0, *, directory: Path | None) -> re.Pattern[str]:
     """``re.compile(pattern, flags)``, from ``directory``'s copy when an earlier process left one."""
     if directory is None:
@@ -81,7 +68,7 @@ def compile_cached(pattern: str, flags: int = 0, *, directory: Path | None) -> r
         log.debug("cannot keep compiled patterns here (%s)", error)
         return re.compile(pattern, flags)
     try:
-        _store(path, parts)
+        write_atomically(path, marshal.dumps(parts))
     except (OSError, ValueError) as error:  # read-only place, or something marshal cannot keep
         log.debug("cannot write %s: %s", path, error)
     return compiled
