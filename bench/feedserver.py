@@ -10,6 +10,15 @@ sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from feedgen import feed_xml
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # The listen() backlog, read when the constructor binds: setting it on the instance afterwards
+    # (as this file did) left socketserver's 5, and a pool worker opening 16 connections to one
+    # server at once had SYNs dropped and retried a second later (netstat: "listen queue of a
+    # socket overflowed"). Sites answer from real servers; the loopback stand-in must not stall.
+    request_queue_size = 1024
+
+
 def serve(host: str, port: int, items: int, warm: list[int]) -> None:
     cache: dict[int, tuple[bytes, str]] = {}
     for index in warm:  # generated before "ready": the clients are timed, not the feed generator
@@ -47,9 +56,7 @@ def serve(host: str, port: int, items: int, warm: list[int]) -> None:
             self.end_headers()
             self.wfile.write(body)
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    server.request_queue_size = 256
+    server = _Server((host, port), Handler)
     print("ready", flush=True)
     server.serve_forever()
 

@@ -38,6 +38,8 @@ Handler = Callable[[Request, BaseHTTPRequestHandler], Reply | None]
 class _QuietServer(ThreadingHTTPServer):
     """Clients that hang up mid-response (a fetcher cutting a body at its cap) are expected here."""
 
+    request_queue_size = 128  # socketserver's 5 drops SYNs when a round connects to many sources at once
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         if not isinstance(sys.exc_info()[1], ConnectionError):
             super().handle_error(request, client_address)
