@@ -140,10 +140,8 @@ def _insert_numbered(session: Session, rows: list[dict[str, Any]]) -> dict[str, 
         session.execute(insert(ITEM_TABLE), rows)
     except IntegrityError:
         session.execute(delete(ITEM_TABLE).where(ITEM_TABLE.c.id > last))
-        raise
-    finally:
-        ids = {row["guid"]: row.pop("id") for row in rows}
-    return ids
+        raise  # the fallback builds its rows afresh from the outcomes' values
+    return {row["guid"]: row.pop("id") for row in rows}
 
 
 def _insert_all(session: Session, pending: list[_Outcome], *, now: datetime, exclusive: bool) -> None:
