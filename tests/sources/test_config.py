@@ -175,3 +175,13 @@ def test_yaml_that_json_would_change_is_not_copied(tmp_path: Path, cache: Path) 
     with pytest.raises(SourcesConfigError):  # a date is not a region: still reported as before
         _fresh(_write(tmp_path, text))
     assert not list(cache.glob("sources-*.json"))
+
+
+def test_only_the_newest_copies_are_kept(tmp_path: Path, cache: Path) -> None:
+    from watcher.cache_files import KEEP
+
+    path = tmp_path / "sources.yaml"
+    for hours in range(1, KEEP + 4):
+        path.write_text(ONE_SOURCE.replace("2h", f"{hours}h"), encoding="utf-8")
+        assert _fresh(path)[0].interval_s == hours * 3600
+    assert len(list(cache.glob("sources-*.json"))) == KEEP

@@ -68,7 +68,7 @@ def compile_cached(pattern: str, flags: int = 0, *, directory: Path | None) -> r
         log.debug("cannot keep compiled patterns here (%s)", error)
         return re.compile(pattern, flags)
     try:
-        write_atomically(path, marshal.dumps(parts))
+        write_atomically(path, marshal.dumps(parts), kind="re-*.marshal")
     except (OSError, ValueError) as error:  # read-only place, or something marshal cannot keep
         log.debug("cannot write %s: %s", path, error)
     return compiled

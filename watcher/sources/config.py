@@ -235,7 +235,7 @@ def _parse_yaml(text: str) -> Any:
         encoded = json.dumps(data, ensure_ascii=False, default=_not_json).encode("utf-8")
         if json.loads(encoded) == data:  # dates or non-string keys would not come back the same
             with contextlib.suppress(OSError):
-                write_atomically(copy, encoded)
+                write_atomically(copy, encoded, kind="sources-*.json")
     return data
 
 
